@@ -18,7 +18,7 @@ WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 HARDEN = -fstack-protector-strong -fPIE
 CFLAGS ?= -O2 -g
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
-	$(EXTRA_CFLAGS) -I core -MMD -MP
+	$(EXTRA_CFLAGS) -I core -I gateway -MMD -MP
 ifeq ($(findstring -fsanitize,$(EXTRA_CFLAGS)),)
 ALL_CFLAGS += -D_FORTIFY_SOURCE=2
 endif

@@ -94,6 +94,12 @@ int ledger_move(struct ledger *lg, struct ledger_set *from,
 int ledger_available(struct ledger *lg, struct ledger_set *set,
     uint64_t *avail);
 
+/*
+ * 1 if a tracked folder lies at or beneath path (store-relative): such a
+ * directory is another account's home and must not be renamed or removed.
+ */
+int ledger_tracked_within(struct ledger *lg, const char *path);
+
 /* used and limit of one tracked folder.  COF_ENOENT if not tracked. */
 int ledger_folder(struct ledger *lg, const char *folder, uint64_t *used,
     uint64_t *limit);
