@@ -1,0 +1,502 @@
+/*
+ * session.c — one connection: key exchange, login, channels, the SFTP
+ * transport loop, account refresh, orderly close.  Contract in session.h.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libssh/callbacks.h>
+#include <libssh/server.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "err.h"
+#include "fs.h"
+#include "log.h"
+#include "pubkey.h"
+#include "sandbox.h"
+#include "sftp.h"
+#include "store.h"
+
+#define READ_CHUNK (8 * 1024 * 1024) /* grows libssh's window to ~this */
+#define IN_CAP (READ_CHUNK + SFTP_MAX_FRAME + 4)
+
+enum want { WANT_NONE = 0, WANT_SFTP, WANT_EXEC, WANT_SHELL };
+
+struct conn {
+	ssh_session s;
+	const struct gw *gw;
+	const char *addr;
+	struct store *st;
+	int tries;           /* failed authentication attempts */
+	int authed;
+	struct account *acct;
+	ssh_channel chan;    /* the one session channel in use */
+	enum want want;
+	char *command;       /* exec command line */
+	struct ssh_server_callbacks_struct scb;
+	struct ssh_channel_callbacks_struct ccb;
+};
+
+static void
+grace_expired(int sig)
+{
+	static const char msg[] = "cofferd: login grace time exceeded\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+static void
+too_many_tries(struct conn *c)
+{
+	if (++c->tries >= c->gw->cfg->max_auth_tries) {
+		log_warn("too many authentication failures, disconnecting");
+		ssh_disconnect(c->s);
+	}
+}
+
+static void
+log_login(struct conn *c, const char *user, const char *method,
+    enum auth_result r)
+{
+	if (r == AUTH_OK)
+		log_info("login ok user=%s method=%s addr=%s", user, method,
+		    c->addr);
+	else
+		log_warn("login failed user=%s method=%s addr=%s reason=\"%s\"",
+		    user, method, c->addr, auth_result_str(r));
+}
+
+static int
+cb_auth_password(ssh_session s, const char *user, const char *password,
+    void *ud)
+{
+	struct conn *c = ud;
+	struct account *a = NULL;
+	enum auth_result r;
+
+	if (c->authed || c->tries >= c->gw->cfg->max_auth_tries)
+		return SSH_AUTH_DENIED;
+	r = auth_password(c->st, user, password, &a);
+	log_login(c, user, "password", r);
+	if (r != AUTH_OK) {
+		too_many_tries(c);
+		return SSH_AUTH_DENIED;
+	}
+	c->acct = a;
+	c->authed = 1;
+	return SSH_AUTH_SUCCESS;
+}
+
+static int
+cb_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
+    char sig_state, void *ud)
+{
+	struct conn *c = ud;
+	struct account *a = NULL;
+	struct pubkey *pk = NULL;
+	char *b64 = NULL, *line = NULL, err[128];
+	enum auth_result r;
+
+	if (c->authed || c->tries >= c->gw->cfg->max_auth_tries)
+		return SSH_AUTH_DENIED;
+	if (sig_state == SSH_PUBLICKEY_STATE_WRONG) {
+		log_login(c, user, "publickey", AUTH_BAD_CREDENTIAL);
+		too_many_tries(c);
+		return SSH_AUTH_DENIED;
+	}
+	/* The key's wire blob, through its OpenSSH text form. */
+	if (ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK ||
+	    asprintf(&line, "%s %s", ssh_key_type_to_char(ssh_key_type(key)),
+		b64) < 0) {
+		ssh_string_free_char(b64);
+		return SSH_AUTH_DENIED;
+	}
+	ssh_string_free_char(b64);
+	if (pubkey_parse(line, &pk, err, sizeof(err)) != 0) {
+		log_debug("key refused: %s", err);
+		free(line);
+		too_many_tries(c);
+		return SSH_AUTH_DENIED;
+	}
+	free(line);
+	r = auth_pubkey(c->st, user, pk->blob, pk->blob_len, &a);
+	pubkey_free(pk);
+	if (r != AUTH_OK) {
+		if (sig_state == SSH_PUBLICKEY_STATE_VALID)
+			log_login(c, user, "publickey", r);
+		else
+			log_debug("key probe refused user=%s (%s)", user,
+			    auth_result_str(r));
+		too_many_tries(c);
+		return SSH_AUTH_DENIED;
+	}
+	if (sig_state == SSH_PUBLICKEY_STATE_NONE) {
+		account_free(a); /* a probe: the key would be accepted */
+		return SSH_AUTH_SUCCESS;
+	}
+	log_login(c, user, "publickey", AUTH_OK);
+	c->acct = a;
+	c->authed = 1;
+	return SSH_AUTH_SUCCESS;
+}
+
+static int
+cb_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
+{
+	struct conn *c = ud;
+
+	if (c->want != WANT_NONE || strcmp(name, "sftp") != 0) {
+		log_info("refused subsystem \"%s\"", name);
+		return SSH_ERROR;
+	}
+	c->want = WANT_SFTP;
+	return SSH_OK;
+}
+
+static int
+cb_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
+{
+	struct conn *c = ud;
+
+	if (c->want != WANT_NONE)
+		return SSH_ERROR;
+	free(c->command);
+	if ((c->command = strdup(command)) == NULL)
+		return SSH_ERROR;
+	c->want = WANT_EXEC;
+	return SSH_OK;
+}
+
+static int
+cb_shell(ssh_session s, ssh_channel ch, void *ud)
+{
+	struct conn *c = ud;
+
+	if (c->want != WANT_NONE)
+		return SSH_ERROR;
+	c->want = WANT_SHELL;
+	return SSH_OK;
+}
+
+static int
+cb_pty(ssh_session s, ssh_channel ch, const char *term, int w, int h,
+    int pw, int ph, void *ud)
+{
+	log_debug("refused pty");
+	return SSH_ERROR;
+}
+
+static int
+cb_env(ssh_session s, ssh_channel ch, const char *name, const char *value,
+    void *ud)
+{
+	return SSH_OK; /* LANG and friends: accepted, ignored */
+}
+
+static ssh_channel
+cb_channel_open(ssh_session s, void *ud)
+{
+	struct conn *c = ud;
+
+	if (!c->authed || c->chan != NULL) {
+		log_info("refused a second session channel");
+		return NULL;
+	}
+	if ((c->chan = ssh_channel_new(s)) == NULL)
+		return NULL;
+	memset(&c->ccb, 0, sizeof(c->ccb));
+	c->ccb.userdata = c;
+	c->ccb.channel_subsystem_request_function = cb_subsystem;
+	c->ccb.channel_exec_request_function = cb_exec;
+	c->ccb.channel_shell_request_function = cb_shell;
+	c->ccb.channel_pty_request_function = cb_pty;
+	c->ccb.channel_env_request_function = cb_env;
+	/* x11 and agent requests have no callback: libssh refuses them. */
+	ssh_callbacks_init(&c->ccb);
+	ssh_set_channel_callbacks(c->chan, &c->ccb);
+	return c->chan;
+}
+
+/* Account changes by the admin reach running sessions here. */
+static int
+refresh_account(struct conn *c, struct fs *fs)
+{
+	struct account *a = NULL;
+	enum auth_result why;
+	int rc;
+
+	rc = store_account_get(c->st, c->acct->name, &a);
+	if (rc == COF_ENOENT) {
+		log_info("account removed: ending the session");
+		return -1;
+	}
+	if (rc != 0) {
+		log_warn("account refresh failed: %s", cof_strerror(rc));
+		return 0; /* keep serving; retry next period */
+	}
+	if (a->generation == c->acct->generation) {
+		account_free(a);
+		return 0;
+	}
+	if (!auth_account_usable(a, &why)) {
+		log_info("%s: ending the session", auth_result_str(why));
+		account_free(a);
+		return -1;
+	}
+	if (strcmp(a->folder, c->acct->folder) != 0) {
+		log_info("account folder changed: ending the session");
+		account_free(a);
+		return -1;
+	}
+	if (a->read_only != c->acct->read_only) {
+		log_info("account is now %s",
+		    a->read_only ? "read-only" : "read-write");
+		fs_set_read_only(fs, a->read_only);
+	}
+	account_free(c->acct);
+	c->acct = a;
+	return 0;
+}
+
+static int
+write_all(ssh_channel ch, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		uint32_t n = len > (1u << 30) ? (1u << 30) : (uint32_t)len;
+		int w = ssh_channel_write(ch, p, n);
+
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The SFTP transport: big blocking reads (window growth), batched
+ * replies, a refresh tick.  Returns when the channel or session ends. */
+static void
+serve_sftp(struct conn *c, struct fs *fs)
+{
+	struct sftp *sf = NULL;
+	uint8_t *in = NULL;
+	size_t have = 0;
+	time_t last_refresh = time(NULL), last_io = time(NULL);
+	int idle = c->gw->cfg->idle_timeout;
+
+	if (sftp_new(fs, c->acct->name, c->gw->cfg->max_handles, &sf) != 0 ||
+	    (in = malloc(IN_CAP)) == NULL) {
+		log_error("out of memory");
+		goto out;
+	}
+	log_info("sftp session started");
+	for (;;) {
+		size_t olen, used;
+		const uint8_t *out = sftp_output(sf, &olen);
+		int n;
+
+		if (olen > 0) {
+			if (write_all(c->chan, out, olen) != 0)
+				break;
+			sftp_sent(sf, olen);
+		}
+		if (time(NULL) - last_refresh >= c->gw->cfg->refresh_seconds) {
+			last_refresh = time(NULL);
+			if (refresh_account(c, fs) != 0)
+				break;
+		}
+		if (idle > 0 && time(NULL) - last_io > idle) {
+			log_info("idle timeout");
+			break;
+		}
+		n = ssh_channel_read_timeout(c->chan, in + have,
+		    (uint32_t)(IN_CAP - have), 0, 1000);
+		if (n == SSH_ERROR || (n == 0 && (ssh_channel_is_eof(c->chan) ||
+		    !ssh_is_connected(c->s) ||
+		    ssh_channel_is_closed(c->chan))))
+			break;
+		if (n <= 0)
+			continue; /* timeout tick */
+		last_io = time(NULL);
+		have += (size_t)n;
+		do {
+			if (sftp_input(sf, in, have, &used) != 0)
+				goto out;
+			memmove(in, in + used, have - used);
+			have -= used;
+			out = sftp_output(sf, &olen);
+			if (olen > 0) {
+				if (write_all(c->chan, out, olen) != 0)
+					goto out;
+				sftp_sent(sf, olen);
+			}
+		} while (used > 0 && have >= 4);
+	}
+out:
+	sftp_free(sf);
+	free(in);
+	log_info("sftp session ended");
+}
+
+static void
+refuse_exec(struct conn *c, const char *what)
+{
+	char msg[256];
+
+	snprintf(msg, sizeof(msg),
+	    "cofferd: %s is not available here; this service allows SFTP "
+	    "only.\n", what);
+	ssh_channel_write_stderr(c->chan, msg, (uint32_t)strlen(msg));
+	ssh_channel_request_send_exit_status(c->chan, 1);
+}
+
+/* exit-status, EOF, close; then wait for the peer to close. */
+static void
+finish_channel(struct conn *c, ssh_event ev, int status)
+{
+	time_t until = time(NULL) + 10;
+
+	if (ssh_channel_is_open(c->chan)) {
+		if (status >= 0)
+			ssh_channel_request_send_exit_status(c->chan, status);
+		ssh_channel_send_eof(c->chan);
+		ssh_channel_close(c->chan);
+	}
+	while (ssh_is_connected(c->s) && !ssh_channel_is_closed(c->chan) &&
+	    time(NULL) < until)
+		ssh_event_dopoll(ev, 200);
+	ssh_channel_free(c->chan);
+	c->chan = NULL;
+	c->want = WANT_NONE;
+	free(c->command);
+	c->command = NULL;
+}
+
+static void
+make_sid(char *buf, size_t len)
+{
+	unsigned char r[4] = { 0 };
+
+	if (getrandom(r, sizeof(r), 0) != sizeof(r))
+		r[0] = (unsigned char)getpid();
+	snprintf(buf, len, "%02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
+}
+
+int
+session_run(ssh_session s, const struct gw *gw, const char *addr)
+{
+	struct conn c;
+	struct fs *fs = NULL;
+	ssh_event ev = NULL;
+	char sid[16];
+	int rc, status = 1;
+
+	memset(&c, 0, sizeof(c));
+	c.s = s;
+	c.gw = gw;
+	c.addr = addr;
+	make_sid(sid, sizeof(sid));
+	log_context("sid=%s", sid);
+	signal(SIGALRM, grace_expired);
+	alarm((unsigned)gw->cfg->login_grace_time);
+
+	if ((rc = store_open(gw->cfg->database, 0, &c.st)) != 0) {
+		log_error("cannot open the store: %s", cof_strerror(rc));
+		goto out;
+	}
+	memset(&c.scb, 0, sizeof(c.scb));
+	c.scb.userdata = &c;
+	c.scb.auth_password_function = cb_auth_password;
+	c.scb.auth_pubkey_function = cb_auth_pubkey;
+	c.scb.channel_open_request_session_function = cb_channel_open;
+	ssh_callbacks_init(&c.scb);
+	ssh_set_server_callbacks(s, &c.scb);
+	ssh_set_auth_methods(s, SSH_AUTH_METHOD_PASSWORD |
+	    SSH_AUTH_METHOD_PUBLICKEY);
+	if (ssh_handle_key_exchange(s) != SSH_OK) {
+		log_info("key exchange failed addr=%s: %s", addr,
+		    ssh_get_error(s));
+		goto out;
+	}
+	if ((ev = ssh_event_new()) == NULL || ssh_event_add_session(ev, s))
+		goto out;
+	while (!c.authed && ssh_is_connected(s))
+		if (ssh_event_dopoll(ev, 1000) == SSH_ERROR)
+			break;
+	if (!c.authed)
+		goto out;
+	alarm(0);
+	log_context("sid=%s user=%s addr=%s", sid, c.acct->name, addr);
+
+	rc = fs_new(gw->store_root, c.acct->folder, c.acct->read_only, gw->lg,
+	    &fs);
+	if (rc != 0) {
+		log_error("cannot open folder %s: %s", c.acct->folder,
+		    cof_strerror(rc));
+		goto out;
+	}
+	if (sandbox_enter(gw, fs_root_fd(fs), c.acct->read_only) != 0)
+		goto out;
+
+	status = 0;
+	while (ssh_is_connected(s)) {
+		time_t last = time(NULL);
+
+		while (ssh_is_connected(s) && (c.chan == NULL ||
+		    c.want == WANT_NONE)) {
+			if (ssh_event_dopoll(ev, 1000) == SSH_ERROR)
+				break;
+			if (time(NULL) - last >= gw->cfg->refresh_seconds) {
+				last = time(NULL);
+				if (refresh_account(&c, fs) != 0)
+					goto out;
+			}
+			if (c.chan != NULL && ssh_channel_is_closed(c.chan)) {
+				ssh_channel_free(c.chan);
+				c.chan = NULL;
+			}
+		}
+		if (c.chan == NULL || c.want == WANT_NONE)
+			break;
+		switch (c.want) {
+		case WANT_SFTP:
+			serve_sftp(&c, fs);
+			finish_channel(&c, ev, 0);
+			break;
+		case WANT_EXEC:
+			log_info("refused exec \"%.200s\"", c.command);
+			refuse_exec(&c, "command execution");
+			finish_channel(&c, ev, -1);
+			break;
+		case WANT_SHELL:
+			log_info("refused shell");
+			refuse_exec(&c, "a shell");
+			finish_channel(&c, ev, -1);
+			break;
+		case WANT_NONE:
+			break;
+		}
+	}
+out:
+	if (c.chan != NULL)
+		ssh_channel_free(c.chan);
+	if (ev != NULL)
+		ssh_event_free(ev);
+	ssh_disconnect(s);
+	fs_free(fs);
+	account_free(c.acct);
+	free(c.command);
+	store_close(c.st);
+	log_info("connection closed");
+	return status;
+}
