@@ -39,7 +39,7 @@ ADM_OBJ = $(ADM_SRC:%.c=$(O)/%.o)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(O)/tests/%)
 FUZZ_REPLAY = $(FUZZ_SRC:tests/fuzz/%.c=$(O)/tests/replay_%)
 
-BINS = $(O)/cofferd $(O)/coffer $(O)/sftp-engine
+BINS = $(O)/cofferd $(O)/coffer $(O)/sftp-engine $(O)/exec-engine
 
 .PHONY: all run test check fuzz bench lint install uninstall clean deps \
 	deps-test format unit
@@ -61,6 +61,10 @@ $(O)/cofferd: $(O)/gateway/main.o $(O)/libgw.a $(O)/libcore.a
 
 # The SFTP engine on stdin/stdout, for `sftp -D` tests (no network).
 $(O)/sftp-engine: $(O)/tests/lib/sftp_engine_main.o $(O)/libgw.a $(O)/libcore.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# The exec front ends (scp, rsync) on stdin/stdout, for tests.
+$(O)/exec-engine: $(O)/tests/lib/exec_main.o $(O)/libgw.a $(O)/libcore.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(O)/coffer: $(ADM_OBJ) $(O)/libcore.a

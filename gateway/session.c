@@ -18,6 +18,7 @@
 
 #include "auth.h"
 #include "err.h"
+#include "exec.h"
 #include "fs.h"
 #include "log.h"
 #include "pubkey.h"
@@ -382,6 +383,68 @@ finish_channel(struct conn *c, ssh_event ev, int status)
 	c->command = NULL;
 }
 
+/* The channel as a byte stream for the exec front ends. */
+struct chan_ctx {
+	struct conn *c;
+};
+
+static ssize_t
+io_read(void *ctx, void *buf, size_t len)
+{
+	struct conn *c = ((struct chan_ctx *)ctx)->c;
+	uint32_t n = len > READ_CHUNK ? READ_CHUNK : (uint32_t)len;
+	int r;
+
+	for (;;) {
+		r = ssh_channel_read_timeout(c->chan, buf, n, 0, 1000);
+		if (r > 0)
+			return r;
+		if (r == SSH_ERROR)
+			return -1;
+		if (ssh_channel_is_eof(c->chan) || !ssh_is_connected(c->s) ||
+		    ssh_channel_is_closed(c->chan))
+			return 0;
+	}
+}
+
+static int
+io_write(void *ctx, const void *buf, size_t len)
+{
+	return write_all(((struct chan_ctx *)ctx)->c->chan, buf, len);
+}
+
+static int
+io_write_err(void *ctx, const void *buf, size_t len)
+{
+	struct conn *c = ((struct chan_ctx *)ctx)->c;
+
+	return ssh_channel_write_stderr(c->chan, buf, (uint32_t)len) < 0 ?
+	    -1 : 0;
+}
+
+static int
+serve_exec(struct conn *c, struct fs *fs)
+{
+	struct chan_ctx cc = { c };
+	struct chan_io io = { &cc, io_read, io_write, io_write_err };
+	int status;
+
+	if (exec_is_scp(c->command)) {
+		log_info("scp \"%.200s\"", c->command);
+		status = scp_main(fs, c->acct->name, c->command, &io);
+	} else if (exec_is_rsync(c->command)) {
+		log_info("rsync \"%.200s\"", c->command);
+		status = rsync_main(fs, c->acct->name, c->command, &io);
+	} else {
+		log_info("refused exec \"%.200s\"", c->command);
+		refuse_exec(c, "command execution");
+		return -1;
+	}
+	log_info("%s ended, exit status %d",
+	    exec_is_scp(c->command) ? "scp" : "rsync", status);
+	return status;
+}
+
 static void
 make_sid(char *buf, size_t len)
 {
@@ -474,9 +537,7 @@ session_run(ssh_session s, const struct gw *gw, const char *addr)
 			finish_channel(&c, ev, 0);
 			break;
 		case WANT_EXEC:
-			log_info("refused exec \"%.200s\"", c.command);
-			refuse_exec(&c, "command execution");
-			finish_channel(&c, ev, -1);
+			finish_channel(&c, ev, serve_exec(&c, fs));
 			break;
 		case WANT_SHELL:
 			log_info("refused shell");
