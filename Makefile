@@ -119,7 +119,7 @@ FUZZ_CC = clang-14
 fuzz: deps-test
 	@mkdir -p $(O)/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-		$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I core \
+		$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -I core -I gateway \
 		-fsanitize=fuzzer,address,undefined -o $(O)/fuzz/$$n $$f \
 		$(filter-out gateway/main.c,$(GW_SRC)) $(CORE_SRC) $(LIBS) || exit 1; \
 		echo "running $$n for $${FUZZ_SECONDS:-60}s"; \
