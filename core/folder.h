@@ -5,7 +5,9 @@
  * "/a/b" (no trailing slash, no empty, "." or ".." components, no control
  * characters, at most FOLDER_MAX_LEN bytes).  On disk it is opened from the
  * root with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS), so neither
- * ".." nor a symlink can take it outside the tree.
+ * ".." nor a symlink can take it outside the tree.  A relative symlink
+ * whose target stays inside the tree is followed; an absolute symlink is
+ * always refused (COF_EPERM), even one naming a place inside the tree.
  */
 #ifndef COFFER_FOLDER_H
 #define COFFER_FOLDER_H

@@ -2,8 +2,9 @@
  * size.h — byte sizes as people write them: "25G", "500M", "1.5T", "4096".
  *
  * Units are binary (K = 1024).  Accepted suffixes: none/B, K/KB/KiB, M/MB/MiB,
- * G/GB/GiB, T/TB/TiB, P/PB/PiB, case-insensitive.  One optional fraction
- * ("1.5T"); the result is rounded down to a whole byte.
+ * G/GB/GiB, T/TB/TiB, P/PB/PiB, E/EB/EiB, case-insensitive, optionally
+ * after one space (so size_format() output parses back).  One optional
+ * fraction ("1.5T"); the result is rounded down to a whole byte.
  */
 #ifndef COFFER_SIZE_H
 #define COFFER_SIZE_H
