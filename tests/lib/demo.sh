@@ -9,7 +9,8 @@ unset COFFER_CONF
 mkdir -p var
 if [ ! -f var/coffer.db ]; then
 	mkdir -p var/store
-	"$COFFER" init --root var/store --size 10G --admin admin >/dev/null
+	"$COFFER" init --root var/store --size 10G --admin admin >/dev/null \
+		2>var/init.log || { cat var/init.log; exit 1; }
 	pw=$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
 	(umask 077 && printf '%s\n' "$pw" >var/demo-password)
 	printf '%s\n' "$pw" | "$COFFER" add demo --quota 1G --password-stdin \
