@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -21,6 +22,7 @@
 #define LEDGER_MAGIC 0x43464c47u /* "CFLG" */
 #define LEDGER_VERSION 1
 #define SCAN_MAX_DEPTH 512
+#define LOCK_SLICE_NS 50000000L /* 50 ms: see lock() */
 
 struct ledger_row {
 	char folder[FOLDER_MAX_LEN + 8]; /* normal form; "" when free */
@@ -36,7 +38,8 @@ struct ledger_file {
 	uint32_t nslots;
 	uint32_t pad;
 	pthread_mutex_t mu; /* process-shared, robust */
-	char pad2[128];
+	uint32_t tgen;      /* bumped whenever a row is added or dropped */
+	char pad2[124];
 	struct ledger_row rows[LEDGER_SLOTS];
 };
 
@@ -59,8 +62,25 @@ ledger_path_for(const char *database)
 static int
 lock(struct ledger *lg)
 {
-	int rc = pthread_mutex_lock(&lg->f->mu);
+	struct timespec t;
+	int rc;
 
+	/*
+	 * Waits in slices, never for good: a robust mutex can still lose a
+	 * wake-up when a process is killed just after being woken to take
+	 * it while a third one takes it on the fast path (the kernel only
+	 * passes the wake-up on when the lock is free at the death).  The
+	 * sleeper then finds it on its next slice.
+	 */
+	do {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		t.tv_nsec += LOCK_SLICE_NS;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		rc = pthread_mutex_clocklock(&lg->f->mu, CLOCK_MONOTONIC, &t);
+	} while (rc == ETIMEDOUT);
 	if (rc == EOWNERDEAD) {
 		/* A process died holding the lock: its update was a few
 		 * integer stores; keep going, a rescan repairs drift. */
@@ -291,6 +311,7 @@ ledger_sync(struct ledger *lg, const char *root, uint64_t store_size,
 			f->rows[r].used = used;
 			f->rows[r].gen++;
 			f->rows[r].in_use = 1;
+			f->tgen++;
 		}
 		unlock(lg);
 	}
@@ -308,6 +329,7 @@ ledger_sync(struct ledger *lg, const char *root, uint64_t store_size,
 			row->in_use = 0;
 			row->gen++;
 			row->folder[0] = '\0';
+			f->tgen++;
 			continue;
 		}
 		row->limit = limit_for(row->folder, store_size, accts, n);
@@ -356,6 +378,7 @@ lookup_locked(struct ledger_file *f, const char *path, struct ledger_set *s)
 	uint32_t r;
 
 	s->n = 0;
+	s->tgen = f->tgen;
 	for (r = 0; r < LEDGER_SLOTS; r++) {
 		if (!f->rows[r].in_use ||
 		    !folder_contains(f->rows[r].folder, path))
@@ -384,19 +407,21 @@ ledger_lookup(struct ledger *lg, const char *path, struct ledger_set *set)
 	return rc;
 }
 
-/* Re-resolves a set whose slots were recycled.  Lock held. */
+/*
+ * Re-resolves a set made before the tracked folders changed (a folder
+ * added that contains it, or a slot dropped or recycled).  Lock held.
+ */
 static int
 refresh_locked(struct ledger_file *f, struct ledger_set *s)
 {
 	uint32_t i;
 
+	if (s->tgen != f->tgen)
+		return lookup_locked(f, s->path, s);
 	for (i = 0; i < s->n; i++)
 		if (!f->rows[s->slot[i]].in_use ||
 		    f->rows[s->slot[i]].gen != s->gen[i])
 			return lookup_locked(f, s->path, s);
-	/* A folder may have become tracked since: cheap enough to redo
-	 * only when the table changed, which gens can't tell for new
-	 * rows; ledger_sync callers accept a refresh period instead. */
 	return 0;
 }
 
@@ -430,9 +455,31 @@ avail_locked(struct ledger_file *f, const struct ledger_set *s)
 	return a;
 }
 
-int
-ledger_move(struct ledger *lg, struct ledger_set *from, struct ledger_set *to,
-    uint64_t bytes, uint64_t *avail)
+/* used + grow - shrink, saturating at UINT64_MAX and clamped at 0. */
+static void
+apply(struct ledger_row *row, uint64_t grow, uint64_t shrink)
+{
+	if (grow >= shrink) {
+		grow -= shrink;
+		/* Saturate: an unlimited folder must not wrap to a small
+		 * number that would then let limited folders pass. */
+		row->used = grow > UINT64_MAX - row->used ? UINT64_MAX
+							   : row->used + grow;
+	} else {
+		shrink -= grow;
+		row->used = row->used > shrink ? row->used - shrink : 0;
+	}
+}
+
+/*
+ * The one update: bytes leave the folders only in from and arrive in
+ * those only in to; replaced bytes leave every folder of to.  Checked
+ * first where a folder grows on balance; undo applies the exact reverse,
+ * unchecked.
+ */
+static int
+transfer(struct ledger *lg, struct ledger_set *from, struct ledger_set *to,
+    uint64_t bytes, uint64_t replaced, int undo, uint64_t *avail)
 {
 	struct ledger_file *f = lg->f;
 	uint32_t i;
@@ -443,31 +490,53 @@ ledger_move(struct ledger *lg, struct ledger_set *from, struct ledger_set *to,
 	if ((from != NULL && (rc = refresh_locked(f, from)) != 0) ||
 	    (rc = refresh_locked(f, to)) != 0)
 		goto out;
-	for (i = 0; i < to->n; i++) {
+	for (i = 0; !undo && bytes > replaced && i < to->n; i++) {
 		struct ledger_row *row = &f->rows[to->slot[i]];
 
 		if (in_set(from, to->slot[i]) || row->limit == 0)
 			continue;
-		if (bytes > 0 && (row->used > row->limit ||
-		    bytes > row->limit - row->used)) {
+		if (row->used > row->limit ||
+		    bytes - replaced > row->limit - row->used) {
 			rc = COF_EQUOTA;
 			goto out;
 		}
 	}
-	for (i = 0; i < to->n; i++)
-		if (!in_set(from, to->slot[i]))
-			f->rows[to->slot[i]].used += bytes;
-	for (i = 0; from != NULL && i < from->n; i++) {
-		struct ledger_row *row = &f->rows[from->slot[i]];
+	for (i = 0; i < to->n; i++) {
+		uint64_t grow = in_set(from, to->slot[i]) ? 0 : bytes;
 
-		if (!in_set(to, from->slot[i]))
-			row->used = row->used > bytes ? row->used - bytes : 0;
+		if (undo)
+			apply(&f->rows[to->slot[i]], replaced, grow);
+		else
+			apply(&f->rows[to->slot[i]], grow, replaced);
+	}
+	for (i = 0; from != NULL && i < from->n; i++) {
+		if (in_set(to, from->slot[i]))
+			continue;
+		if (undo)
+			apply(&f->rows[from->slot[i]], bytes, 0);
+		else
+			apply(&f->rows[from->slot[i]], 0, bytes);
 	}
 out:
 	if (avail != NULL)
 		*avail = avail_locked(f, to);
 	unlock(lg);
 	return rc;
+}
+
+int
+ledger_move(struct ledger *lg, struct ledger_set *from, struct ledger_set *to,
+    uint64_t bytes, uint64_t *avail)
+{
+	return transfer(lg, from, to, bytes, 0, 0, avail);
+}
+
+int
+ledger_replace(struct ledger *lg, struct ledger_set *from,
+    struct ledger_set *to, uint64_t bytes, uint64_t replaced, int undo,
+    uint64_t *avail)
+{
+	return transfer(lg, from, to, bytes, replaced, undo, avail);
 }
 
 int
@@ -482,6 +551,7 @@ ledger_charge(struct ledger *lg, struct ledger_set *set, int64_t delta,
 		int rc;
 
 		none.n = 0;
+		none.tgen = 0; /* a refresh finds nothing for "" either */
 		none.path[0] = '\0';
 		rc = ledger_move(lg, set, &none, delta == INT64_MIN ?
 		    (uint64_t)INT64_MAX + 1 : (uint64_t)-delta, NULL);

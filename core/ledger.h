@@ -35,11 +35,13 @@ struct ledger;
 
 /*
  * The tracked folders containing one path, resolved once (at open) and
- * reused for every charge.  Slot generations detect a slot that was
- * recycled meanwhile (then the set is looked up again).
+ * reused for every charge.  The table's generation and the slots' detect
+ * folders tracked, dropped or recycled meanwhile (then the set is looked
+ * up again).
  */
 struct ledger_set {
 	char path[4096 + 1]; /* store-relative path it was made for */
+	uint32_t tgen;       /* the table's generation at the look-up */
 	uint32_t n;
 	uint32_t slot[LEDGER_SET_MAX];
 	uint32_t gen[LEDGER_SET_MAX];
@@ -89,6 +91,17 @@ int ledger_charge(struct ledger *lg, struct ledger_set *set, int64_t delta,
  */
 int ledger_move(struct ledger *lg, struct ledger_set *from,
     struct ledger_set *to, uint64_t bytes, uint64_t *avail);
+
+/*
+ * A rename over an existing file in one step: as ledger_move, and the
+ * replaced bytes (the file overwritten at the destination) leave every
+ * folder of to.  Only a folder that grows on balance is checked: the
+ * destination's limits see the net growth.  undo != 0 applies the exact
+ * reverse of the same call without checking (the rename itself failed).
+ */
+int ledger_replace(struct ledger *lg, struct ledger_set *from,
+    struct ledger_set *to, uint64_t bytes, uint64_t replaced, int undo,
+    uint64_t *avail);
 
 /* Space left for set (min over its folders of limit - used). */
 int ledger_available(struct ledger *lg, struct ledger_set *set,

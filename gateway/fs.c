@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -160,9 +161,32 @@ charge(struct fs *fs, struct ledger_set *set, int64_t delta)
 	if (fs->lg == NULL || delta == 0)
 		return 0;
 	rc = ledger_charge(fs->lg, set, delta, &fs->last_avail);
-	if (rc == COF_EQUOTA)
+	if (rc == COF_EQUOTA) {
+		log_info("quota exceeded: %" PRId64 " bytes refused at \"%s\", "
+		    "%" PRIu64 " available", delta, set->path, fs->last_avail);
 		return -EDQUOT;
+	}
 	return rc == 0 ? 0 : -EIO;
+}
+
+/*
+ * What a size change of bytes counts for.  Usage is the sum over paths,
+ * so a file with n names counts n times (fs_link and fs_rename keep all
+ * names of a file under the same limits, so its set is theirs).  A file
+ * no longer in the tree (removed while open) counts once when it grows,
+ * as its bytes take space until it is closed, and gives nothing back when
+ * it shrinks: its removal did.  Saturates at INT64_MAX.
+ */
+static int64_t
+by_names(const struct stat *st, uint64_t bytes, int grow)
+{
+	uint64_t n = (uint64_t)st->st_nlink;
+
+	if (n == 0)
+		n = grow ? 1 : 0;
+	if (n != 0 && bytes > (uint64_t)INT64_MAX / n)
+		return INT64_MAX;
+	return (int64_t)(bytes * n);
 }
 
 int
@@ -240,6 +264,37 @@ fs_quota_avail(const struct fs *fs)
 	return fs->last_avail;
 }
 
+int
+fs_quota_check(struct fs *fs, const char *path, uint64_t bytes)
+{
+	char name[NAME_MAX + 1];
+	struct ledger_set set;
+	uint64_t avail;
+	int fd, rc;
+
+	if (fs->lg == NULL || bytes == 0)
+		return 0;
+	/* An existing file counts where it really is (a symlink may lead
+	 * elsewhere in the root); a new one where its parent is. */
+	if (resolve(fs, path, O_PATH, 0, &fd) == 0) {
+		rc = lookup_set(fs, fd, NULL, &set);
+	} else {
+		if ((rc = split(fs, path, &fd, name)) != 0)
+			return rc;
+		rc = lookup_set(fs, fd, name, &set);
+	}
+	close(fd);
+	if (rc != 0)
+		return rc;
+	if (ledger_available(fs->lg, &set, &avail) != 0)
+		return -EIO;
+	if (bytes > avail) {
+		fs->last_avail = avail;
+		return -EDQUOT;
+	}
+	return 0;
+}
+
 const char *
 fs_file_path(const struct fs_file *f)
 {
@@ -293,7 +348,7 @@ fs_open(struct fs *fs, const char *path, int flags, mode_t mode,
 			goto out;
 		}
 		if (f->have_set)
-			charge(fs, &f->set, -(int64_t)st.st_size);
+			charge(fs, &f->set, -by_names(&st, st.st_size, 0));
 	}
 	f->fd = fd;
 	f->append = (flags & O_APPEND) != 0;
@@ -355,6 +410,7 @@ fs_pwrite(struct fs *fs, struct fs_file *f, const void *buf, size_t len,
 	struct stat st;
 	uint64_t end, grow = 0;
 	size_t done = 0;
+	int64_t cost = 0;
 	int rc = 0;
 
 	if (fs->read_only)
@@ -366,8 +422,9 @@ fs_pwrite(struct fs *fs, struct fs_file *f, const void *buf, size_t len,
 	end = f->append ? (uint64_t)st.st_size + len : off + len;
 	if (end > (uint64_t)st.st_size)
 		grow = end - (uint64_t)st.st_size;
-	if (grow > 0 && f->have_set &&
-	    (rc = charge(fs, &f->set, (int64_t)grow)) != 0)
+	if (grow > 0)
+		cost = by_names(&st, grow, 1);
+	if (cost > 0 && f->have_set && (rc = charge(fs, &f->set, cost)) != 0)
 		return rc;
 	while (done < len) {
 		ssize_t n = pwrite(f->fd, (const char *)buf + done, len - done,
@@ -390,7 +447,7 @@ fs_pwrite(struct fs *fs, struct fs_file *f, const void *buf, size_t len,
 		if (fstat(f->fd, &now) == 0 && now.st_size > st.st_size)
 			landed = (uint64_t)(now.st_size - st.st_size);
 		if (landed < grow)
-			charge(fs, &f->set, -(int64_t)(grow - landed));
+			charge(fs, &f->set, -by_names(&st, grow - landed, 1));
 	}
 	return rc;
 }
@@ -422,6 +479,8 @@ set_size(struct fs *fs, int fd, struct ledger_set *set, uint64_t size)
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	delta = (int64_t)size - (int64_t)st.st_size;
+	delta = delta > 0 ? by_names(&st, (uint64_t)delta, 1)
+			  : -by_names(&st, (uint64_t)-delta, 0);
 	if (delta > 0 && set != NULL && (rc = charge(fs, set, delta)) != 0)
 		return rc;
 	if (ftruncate(fd, (off_t)size) != 0) {
@@ -460,9 +519,9 @@ set_meta(int fd, const struct fs_attr *a, int is_link)
 		struct timespec ts[2];
 
 		ts[0].tv_sec = a->atime;
-		ts[0].tv_nsec = 0;
+		ts[0].tv_nsec = a->atime_nsec < 1000000000 ? a->atime_nsec : 0;
 		ts[1].tv_sec = a->mtime;
-		ts[1].tv_nsec = 0;
+		ts[1].tv_nsec = a->mtime_nsec < 1000000000 ? a->mtime_nsec : 0;
 		if (utimensat(AT_FDCWD, proc, ts, 0) != 0)
 			return -errno;
 	}
@@ -698,6 +757,12 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 			rc = -EBUSY;
 			goto out;
 		}
+		if (dst.st_dev == st.st_dev && dst.st_ino == st.st_ino) {
+			/* Two names of one file: rename(2) does nothing,
+			 * and nothing may be credited. */
+			rc = 0;
+			goto out;
+		}
 		if (S_ISREG(dst.st_mode))
 			replaced = (uint64_t)dst.st_size;
 	}
@@ -706,6 +771,12 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 		    (rc = lookup_set(fs, nfd, nn, &to)) != 0)
 			goto out;
 		if (!same_set(&from, &to)) {
+			if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+				/* Names of one file stay under the same
+				 * limits (see by_names). */
+				rc = -EXDEV;
+				goto out;
+			}
 			if (S_ISREG(st.st_mode))
 				bytes = (uint64_t)st.st_size;
 			else if (S_ISDIR(st.st_mode)) {
@@ -715,25 +786,31 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 				if (dfd >= 0)
 					bytes = tree_bytes(dfd, 0);
 			}
-			if (bytes > 0) {
-				rc = ledger_move(fs->lg, &from, &to, bytes,
-				    &fs->last_avail);
-				if (rc != 0) {
-					rc = rc == COF_EQUOTA ? -EDQUOT : -EIO;
-					goto out;
-				}
-				moved = 1;
+		}
+		/* One step: the bytes move, the replaced file goes; only
+		 * the net growth must fit the destination's limits. */
+		if (bytes > 0 || replaced > 0) {
+			rc = ledger_replace(fs->lg, &from, &to, bytes,
+			    replaced, 0, &fs->last_avail);
+			if (rc == COF_EQUOTA)
+				log_info("quota exceeded: rename of %" PRIu64
+				    " bytes over %" PRIu64 " to \"%s\" "
+				    "refused, %" PRIu64 " available", bytes,
+				    replaced, to.path, fs->last_avail);
+			if (rc != 0) {
+				rc = rc == COF_EQUOTA ? -EDQUOT : -EIO;
+				goto out;
 			}
+			moved = 1;
 		}
 	}
 	if (renameat2(ofd, on, nfd, nn, overwrite ? 0 : RENAME_NOREPLACE)) {
 		rc = -errno;
 		if (moved)
-			ledger_move(fs->lg, &to, &from, bytes, NULL);
+			ledger_replace(fs->lg, &from, &to, bytes, replaced, 1,
+			    NULL);
 		goto out;
 	}
-	if (replaced > 0 && fs->lg != NULL)
-		charge(fs, &to, -(int64_t)replaced);
 	rc = 0;
 out:
 	if (ofd >= 0)
@@ -747,7 +824,7 @@ int
 fs_link(struct fs *fs, const char *oldpath, const char *newpath)
 {
 	char on[NAME_MAX + 1], nn[NAME_MAX + 1];
-	struct ledger_set to;
+	struct ledger_set from, to;
 	struct stat st;
 	int ofd = -1, nfd = -1, rc, charged = 0;
 
@@ -763,13 +840,24 @@ fs_link(struct fs *fs, const char *oldpath, const char *newpath)
 		rc = -errno;
 		goto out;
 	}
-	/* A second link is counted in full where it appears (usage is
-	 * the sum over paths), so it can't be a way around a limit. */
-	if (S_ISREG(st.st_mode) && st.st_size > 0 && fs->lg != NULL) {
-		if ((rc = lookup_set(fs, nfd, nn, &to)) != 0 ||
+	/*
+	 * A second link is counted in full where it appears (usage is the
+	 * sum over paths), so it can't be a way around a limit; and it must
+	 * be under the same limits as the first, so that growing the file
+	 * through one name can charge every name (see by_names).
+	 */
+	if (S_ISREG(st.st_mode) && fs->lg != NULL) {
+		if ((rc = lookup_set(fs, ofd, on, &from)) != 0 ||
+		    (rc = lookup_set(fs, nfd, nn, &to)) != 0)
+			goto out;
+		if (!same_set(&from, &to)) {
+			rc = -EXDEV;
+			goto out;
+		}
+		if (st.st_size > 0 &&
 		    (rc = charge(fs, &to, st.st_size)) != 0)
 			goto out;
-		charged = 1;
+		charged = st.st_size > 0;
 	}
 	if (linkat(ofd, on, nfd, nn, 0) != 0) {
 		rc = -errno;

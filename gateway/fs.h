@@ -44,6 +44,7 @@ struct fs_attr {
 	uint32_t uid, gid;
 	uint32_t perm;
 	uint32_t atime, mtime;
+	uint32_t atime_nsec, mtime_nsec; /* with FS_ATTR_TIMES; 0 if unknown */
 };
 
 struct fs_space {
@@ -67,6 +68,15 @@ int fs_read_only(const struct fs *fs);
 int fs_root_fd(const struct fs *fs);
 /* Space left after the last -EDQUOT, for the error message. */
 uint64_t fs_quota_avail(const struct fs *fs);
+/*
+ * Whether bytes more would fit at path (an existing file, or a new name
+ * in an existing directory): 0, or -EDQUOT with fs_quota_avail() set, or
+ * another negative errno if path can't be resolved.  A check only:
+ * nothing is charged, so a concurrent writer may still take the space
+ * first (the writes themselves are charged by fs_pwrite).  Lets a front
+ * end refuse an upload of known size before writing its first byte.
+ */
+int fs_quota_check(struct fs *fs, const char *path, uint64_t bytes);
 
 /* flags: O_RDONLY/O_WRONLY/O_RDWR | O_CREAT | O_EXCL | O_TRUNC | O_APPEND */
 int fs_open(struct fs *fs, const char *path, int flags, mode_t mode,
