@@ -133,7 +133,10 @@ cb_auth_pubkey(ssh_session s, const char *user, struct ssh_key_struct *key,
 	r = auth_pubkey(c->st, user, pk->blob, pk->blob_len, &a);
 	pubkey_free(pk);
 	if (r != AUTH_OK) {
-		if (sig_state == SSH_PUBLICKEY_STATE_VALID)
+		/* Disabled/expired: the key is the account's own (it
+		 * matched), so even a probe is a real login attempt. */
+		if (sig_state == SSH_PUBLICKEY_STATE_VALID ||
+		    r == AUTH_DISABLED || r == AUTH_EXPIRED)
 			log_login(c, user, "publickey", r);
 		else
 			log_debug("key probe refused user=%s (%s)", user,
