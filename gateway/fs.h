@@ -16,6 +16,12 @@
  * Quota: every call that can grow what is stored charges the ledger
  * before the bytes land and returns -EDQUOT, changing nothing, when a
  * limit would be passed; fs_quota_avail() then tells the space left.
+ * Usage is the sum of st_size over paths, so only net growth counts: an
+ * overwrite in place is free, a rename over a file is charged the
+ * difference.  Hard links: a new link is charged in full where it
+ * appears, and must be under the same limits as the file's other names
+ * (-EXDEV otherwise; a rename taking one name of a linked file to other
+ * limits too), so that a file with n names growing by d is charged n * d.
  *
  * Return convention (the fs boundary): 0 or a negative errno value.  The
  * front ends turn errno into their protocol's status in one function.
