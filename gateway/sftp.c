@@ -803,16 +803,30 @@ x_copy_data(struct sftp *s, uint32_t id, struct rd *r)
 		return send_status(s, id, SSH2_FX_FAILURE, "invalid handle");
 	if (rd_u64(r, &woff))
 		return BAD(s, id);
-	if (rh == wh && rlen != 0 && roff < woff + rlen && woff < roff + rlen)
+	if (roff > INT64_MAX || woff > INT64_MAX)
+		return BAD(s, id);
+	if (rlen == 0) {
+		/* "To the end of file": fixed now, so a copy into the same
+		 * file can't chase its own tail. */
+		struct stat st;
+
+		if ((rc = fs_fstat(s->fs, rh->file, &st)) != 0)
+			return send_errno(s, id, rc);
+		rlen = (uint64_t)st.st_size > roff ?
+		    (uint64_t)st.st_size - roff : 0;
+		if (rlen == 0)
+			return send_status(s, id, SSH2_FX_OK, NULL);
+	}
+	if (rlen > (uint64_t)INT64_MAX - woff ||
+	    rlen > (uint64_t)INT64_MAX - roff)
+		return BAD(s, id);
+	if (rh == wh && roff < woff + rlen && woff < roff + rlen)
 		return send_status(s, id, SSH2_FX_FAILURE,
 		    "overlapping copy-data ranges");
-	if (roff > INT64_MAX || woff > INT64_MAX ||
-	    (rlen != 0 && rlen > (uint64_t)INT64_MAX - woff))
-		return BAD(s, id);
-	while (rlen == 0 || done < rlen) {
+	while (done < rlen) {
 		size_t want = sizeof(buf), got = 0;
 
-		if (rlen != 0 && rlen - done < want)
+		if (rlen - done < want)
 			want = (size_t)(rlen - done);
 		if ((rc = fs_pread(s->fs, rh->file, buf, want, roff + done,
 			 &got)) != 0 || got == 0)

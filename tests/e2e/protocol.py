@@ -164,9 +164,9 @@ class Closed(Exception):
 class Raw:
     """A bare SFTP v3 client over one session channel."""
 
-    def __init__(self, t, timeout=10):
+    def __init__(self, t, timeout=10, retry=True):
         self.t = t
-        self.ch = t.open_session(timeout=timeout)
+        self.ch = new_session(t) if retry else t.open_session(timeout=5)
         self.ch.settimeout(timeout)
         self.ch.invoke_subsystem("sftp")
         self.id = 0
@@ -869,6 +869,12 @@ def case_extensions(a):
                      u64(50))[0]
     eq("copy-data onto an overlapping range of itself: FAILURE", c,
        FX_FAILURE)
+    size_before = os.path.getsize(os.path.join(F, "dst"))
+    c = x.ext_status("copy-data", s(rw) + u64(0) + u64(0) + s(rw) +
+                     u64(1000))[0]
+    eq("copy-data to the end, onto itself: FAILURE", c, FX_FAILURE)
+    eq("on disk: a copy onto itself did not grow the file",
+       os.path.getsize(os.path.join(F, "dst")), size_before)
     x.close(rw)
     x.close(rh)
     # fsync, statvfs, fstatvfs
@@ -1255,6 +1261,18 @@ def case_grace(a):
     t.close()
 
 
+def new_session(t):
+    """A session channel on t.  The gateway serves one at a time and may
+    still be finishing the previous one: retry for a while (case reopen
+    checks that a retry is not needed)."""
+    for _ in range(20):
+        try:
+            return t.open_session(timeout=5)
+        except paramiko.ChannelException:
+            time.sleep(0.2)
+    return t.open_session(timeout=5)
+
+
 def case_channels(a):
     """Only session channels running SFTP (exec/shell/pty/x11/agent and
     every forwarding refused)."""
@@ -1281,7 +1299,7 @@ def case_channels(a):
     ch.close()
     # The connection goes on: a second session after the first one.
     try:
-        ch = t.open_session(timeout=5)
+        ch = new_session(t)
         try:
             ch.get_pty()
             check(False, "pty request refused")
@@ -1296,12 +1314,9 @@ def case_channels(a):
             ("shell", lambda c: c.invoke_shell()),
             ("subsystem other than sftp", lambda c: c.invoke_subsystem(
                 "bogus"))):
-        try:
-            ch = t.open_session(timeout=5)
-        except paramiko.SSHException:
-            if not t.is_active():
-                t = login(a.port, a.user, a.cred)
-            ch = t.open_session(timeout=5)
+        if not t.is_active():
+            t = login(a.port, a.user, a.cred)
+        ch = new_session(t)
         try:
             fn(ch)
             ch.settimeout(5)
@@ -1346,6 +1361,27 @@ def case_channels(a):
         t = login(a.port, a.user, a.cred)
     x = Raw(t)
     check(x.alive(), "after all that, SFTP on the same connection works")
+    t.close()
+
+
+def case_reopen(a):
+    """One connection, one SFTP channel after another: a client that
+    closes its channel and at once opens a new one must get it (the
+    gateway allows one session channel at a time, not one per
+    connection)."""
+    t = login(a.port, a.user, a.cred)
+    fails = []
+    for i in range(6):
+        try:
+            x = Raw(t, retry=False)
+            x.alive()
+            x.ch.close()
+        except (paramiko.SSHException, Closed, OSError) as e:
+            fails.append("%d: %s" % (i, e))
+            if not t.is_active():
+                t = login(a.port, a.user, a.cred)
+    eq("6 SFTP channels opened one right after another on one "
+       "connection", fails, [])
     t.close()
 
 
