@@ -39,20 +39,23 @@ struct conn {
 	int tries;           /* failed authentication attempts */
 	int authed;
 	struct account *acct;
-	ssh_channel chan;    /* the one session channel in use */
+	ssh_channel chan;    /* the session channel being served */
 	enum want want;
 	char *command;       /* exec command line */
+	ssh_channel next;    /* one more, opened while chan is closing; */
+	enum want next_want; /* served when chan is done */
+	char *next_command;
 	struct ssh_server_callbacks_struct scb;
 	struct ssh_channel_callbacks_struct ccb;
 };
 
+static char grace_msg[160]; /* formatted before the alarm is set */
+
 static void
 grace_expired(int sig)
 {
-	static const char msg[] = "cofferd: login grace time exceeded\n";
-
 	(void)sig;
-	(void)!write(2, msg, sizeof(msg) - 1);
+	(void)!write(2, grace_msg, strlen(grace_msg));
 	_exit(1);
 }
 
@@ -158,12 +161,13 @@ static int
 cb_subsystem(ssh_session s, ssh_channel ch, const char *name, void *ud)
 {
 	struct conn *c = ud;
+	enum want *w = ch == c->chan ? &c->want : &c->next_want;
 
-	if (c->want != WANT_NONE || strcmp(name, "sftp") != 0) {
+	if (*w != WANT_NONE || strcmp(name, "sftp") != 0) {
 		log_info("refused subsystem \"%s\"", name);
 		return SSH_ERROR;
 	}
-	c->want = WANT_SFTP;
+	*w = WANT_SFTP;
 	return SSH_OK;
 }
 
@@ -171,13 +175,15 @@ static int
 cb_exec(ssh_session s, ssh_channel ch, const char *command, void *ud)
 {
 	struct conn *c = ud;
+	enum want *w = ch == c->chan ? &c->want : &c->next_want;
+	char **cmd = ch == c->chan ? &c->command : &c->next_command;
 
-	if (c->want != WANT_NONE)
+	if (*w != WANT_NONE)
 		return SSH_ERROR;
-	free(c->command);
-	if ((c->command = strdup(command)) == NULL)
+	free(*cmd);
+	if ((*cmd = strdup(command)) == NULL)
 		return SSH_ERROR;
-	c->want = WANT_EXEC;
+	*w = WANT_EXEC;
 	return SSH_OK;
 }
 
@@ -185,10 +191,11 @@ static int
 cb_shell(ssh_session s, ssh_channel ch, void *ud)
 {
 	struct conn *c = ud;
+	enum want *w = ch == c->chan ? &c->want : &c->next_want;
 
-	if (c->want != WANT_NONE)
+	if (*w != WANT_NONE)
 		return SSH_ERROR;
-	c->want = WANT_SHELL;
+	*w = WANT_SHELL;
 	return SSH_OK;
 }
 
@@ -211,13 +218,20 @@ static ssh_channel
 cb_channel_open(ssh_session s, void *ud)
 {
 	struct conn *c = ud;
+	ssh_channel ch;
 
-	if (!c->authed || c->chan != NULL) {
-		log_info("refused a second session channel");
+	/* One channel is served at a time; one more may wait (a client
+	 * opening its next channel while the last one is closing). */
+	if (!c->authed || c->next != NULL) {
+		log_info("refused a third session channel");
 		return NULL;
 	}
-	if ((c->chan = ssh_channel_new(s)) == NULL)
+	if ((ch = ssh_channel_new(s)) == NULL)
 		return NULL;
+	if (c->chan == NULL)
+		c->chan = ch;
+	else
+		c->next = ch;
 	memset(&c->ccb, 0, sizeof(c->ccb));
 	c->ccb.userdata = c;
 	c->ccb.channel_subsystem_request_function = cb_subsystem;
@@ -227,8 +241,8 @@ cb_channel_open(ssh_session s, void *ud)
 	c->ccb.channel_env_request_function = cb_env;
 	/* x11 and agent requests have no callback: libssh refuses them. */
 	ssh_callbacks_init(&c->ccb);
-	ssh_set_channel_callbacks(c->chan, &c->ccb);
-	return c->chan;
+	ssh_set_channel_callbacks(ch, &c->ccb);
+	return ch;
 }
 
 /* Account changes by the admin reach running sessions here. */
@@ -364,6 +378,20 @@ refuse_exec(struct conn *c, const char *what)
 	ssh_channel_request_send_exit_status(c->chan, 1);
 }
 
+/* Frees the served channel; the waiting one, if any, takes its place. */
+static void
+drop_channel(struct conn *c)
+{
+	ssh_channel_free(c->chan);
+	free(c->command);
+	c->chan = c->next;
+	c->want = c->next_want;
+	c->command = c->next_command;
+	c->next = NULL;
+	c->next_want = WANT_NONE;
+	c->next_command = NULL;
+}
+
 /* exit-status, EOF, close; then wait for the peer to close. */
 static void
 finish_channel(struct conn *c, ssh_event ev, int status)
@@ -379,11 +407,7 @@ finish_channel(struct conn *c, ssh_event ev, int status)
 	while (ssh_is_connected(c->s) && !ssh_channel_is_closed(c->chan) &&
 	    time(NULL) < until)
 		ssh_event_dopoll(ev, 200);
-	ssh_channel_free(c->chan);
-	c->chan = NULL;
-	c->want = WANT_NONE;
-	free(c->command);
-	c->command = NULL;
+	drop_channel(c);
 }
 
 /* The channel as a byte stream for the exec front ends. */
@@ -472,7 +496,11 @@ session_run(ssh_session s, const struct gw *gw, const char *addr)
 	c.gw = gw;
 	c.addr = addr;
 	make_sid(sid, sizeof(sid));
-	log_context("sid=%s", sid);
+	log_context("sid=%s addr=%s", sid, addr);
+	log_debug("connection from %s", addr);
+	snprintf(grace_msg, sizeof(grace_msg),
+	    "cofferd[%ld]: sid=%s addr=%s login grace time exceeded\n",
+	    (long)getpid(), sid, addr);
 	signal(SIGALRM, grace_expired);
 	alarm((unsigned)gw->cfg->login_grace_time);
 
@@ -527,10 +555,8 @@ session_run(ssh_session s, const struct gw *gw, const char *addr)
 				if (refresh_account(&c, fs) != 0)
 					goto out;
 			}
-			if (c.chan != NULL && ssh_channel_is_closed(c.chan)) {
-				ssh_channel_free(c.chan);
-				c.chan = NULL;
-			}
+			if (c.chan != NULL && ssh_channel_is_closed(c.chan))
+				drop_channel(&c);
 		}
 		if (c.chan == NULL || c.want == WANT_NONE)
 			break;
@@ -554,6 +580,9 @@ session_run(ssh_session s, const struct gw *gw, const char *addr)
 out:
 	if (c.chan != NULL)
 		ssh_channel_free(c.chan);
+	if (c.next != NULL)
+		ssh_channel_free(c.next);
+	free(c.next_command);
 	if (ev != NULL)
 		ssh_event_free(ev);
 	ssh_disconnect(s);

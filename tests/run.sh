@@ -2,7 +2,8 @@
 # Runs every test: unit binaries, fuzz corpus replays, CLI tests, engine
 # tests, end-to-end tests.  Each prints "ok - ..." / "not ok - ..." lines;
 # this script counts them and ends with "N passed, N failed".
-# TESTS="pattern" runs only the test files whose path matches.
+# TESTS="pattern" runs only the test files whose path matches;
+# TEST_TIMEOUT (seconds, default 600) bounds each test file.
 O=${O:-build}
 export O
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,8 +19,9 @@ run_one() {
 	case "$name" in *${TESTS:-}*) ;; *) return ;; esac
 	log="$out/$(echo "$name" | tr '/' '_').log"
 	start=$(date +%s)
-	"$@" >"$log" 2>&1
+	timeout -k 10 "${TEST_TIMEOUT:-600}" "$@" >"$log" 2>&1
 	rc=$?
+	[ "$rc" = 124 ] && echo "not ok - $name timed out after ${TEST_TIMEOUT:-600}s" >>"$log"
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then

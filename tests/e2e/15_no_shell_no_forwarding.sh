@@ -49,6 +49,7 @@ check_log "log: subsystem refused" 'refused subsystem "bogus"'
 # -- forwarding ---------------------------------------------------------------
 # -R: the server must refuse the tcpip-forward request.
 RP=$(free_port)
+# shellcheck disable=SC2046
 check_fail "ssh -R is refused (ExitOnForwardFailure)" timeout 20 \
 	ssh -p "$PORT" $(ssh_opts) -o ExitOnForwardFailure=yes -N \
 	-R "$RP:127.0.0.1:$PORT" alice@127.0.0.1
@@ -92,6 +93,7 @@ check_fail "X11 forwarding does not give a shell" ssh_u alice -X true
 
 # -- exact channel requests (paramiko) ----------------------------------------
 run_py channels "$PORT" alice "$T/id_ed25519" "$A"
+run_py reopen "$PORT" alice "$T/id_ed25519" "$A"
 
 # -- and SFTP still works ---------------------------------------------------
 check "sftp works after all that" sftp_b alice <<EOF

@@ -16,7 +16,6 @@ add_user old
 ssh-keygen -q -t ed25519 -N '' -C other -f "$T/other_key"
 "$COFFER" add bob --key "$T/other_key.pub" >/dev/null
 conf_set max_auth_tries 3
-conf_set login_grace_time 3
 start_gateway
 K="$T/id_ed25519"
 # sftp_pw USER PASSWORD — sftp -b (batch on stdin) logging in by password.
@@ -76,8 +75,6 @@ run_py password "$PORT" alice "pw:alice-pw-1" "$T/store/alice"
 run_py timing "$PORT" alice "pw:alice-pw-1" "$T/store/alice"
 run_py maxauth "$PORT" alice "pw:alice-pw-1" "$T/store/alice" 3
 check_log "log: too many failures" 'too many authentication failures'
-run_py grace "$PORT" alice "$K" "$T/store/alice" 3
-check_log "log: grace time exceeded" 'login grace time exceeded'
 
 # -- disabled, expired, removed ---------------------------------------------
 "$COFFER" set gone --disable >/dev/null
@@ -96,6 +93,15 @@ check_log "log: expired" 'login failed user=old .*account expired'
 "$COFFER" set old --expires never >/dev/null
 check "no longer expired, it logs in" sftp_b old </dev/null
 
+# -- login grace time (its own gateway: a short grace time would also end
+# the connections of the cases above) ---------------------------------------
 check_sessions_closed "every session ended through its orderly close"
+check_log_clean
+stop_gateway
+conf_set login_grace_time 3
+start_gateway
+run_py grace "$PORT" alice "$K" "$T/store/alice" 3
+check_log "log: grace time exceeded" 'login grace time exceeded'
+
 check_log_clean
 done_testing

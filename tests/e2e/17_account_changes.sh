@@ -12,6 +12,13 @@ K="$T/id_ed25519"
 DB="$T/var/coffer.db"
 running() { kill -0 "$1" 2>/dev/null; }
 stopped() { ! kill -0 "$1" 2>/dev/null; }
+# kill_job PID — a background job and its children (if it did not end).
+kill_job() {
+	for _c in $(ps -o pid= --ppid "$1" 2>/dev/null); do
+		kill "$_c" 2>/dev/null
+	done
+	kill "$1" 2>/dev/null
+}
 
 # -- disabled: a real sftp client, busy, and an idle ssh -N -------------------
 feeder() { while :; do echo ls; sleep 0.3; done; }
@@ -28,13 +35,19 @@ check "the idle ssh -N session runs" running "$idle"
 "$COFFER" set bob --disable >/dev/null
 if wait_until 10 stopped "$live"; then
 	ok "a disabled account's sftp session ends within 10 s"
-else notok "a disabled account's sftp session ends within 10 s"; fi
+	wait "$live"
+	check_fail "the sftp client saw its session end (non-zero exit)" \
+		test $? = 0
+else
+	notok "a disabled account's sftp session ends within 10 s"
+	kill_job "$live"
+fi
 if wait_until 10 stopped "$idle"; then
 	ok "a disabled account's idle session ends within 10 s"
-else notok "a disabled account's idle session ends within 10 s"; fi
-wait "$live"
-check_fail "the sftp client saw its session end (non-zero exit)" \
-	test $? = 0
+else
+	notok "a disabled account's idle session ends within 10 s"
+	kill_job "$idle"
+fi
 check_log "log: the session ended because the account is disabled" \
 	'user=alice .*account disabled: ending the session'
 check_log "log: the idle one too" \

@@ -102,7 +102,14 @@ start_gateway() {
 	done
 	notok "cofferd did not start"; cat "$T/cofferd.log"; done_testing
 }
-stop_gateway() { kill "$_gw_pid" 2>/dev/null; wait "$_gw_pid" 2>/dev/null; }
+stop_gateway() {
+	kill "$_gw_pid" 2>/dev/null
+	_i=0
+	while kill -0 "$_gw_pid" 2>/dev/null && [ $_i -lt 50 ]; do
+		sleep 0.1; _i=$((_i + 1)); done
+	kill -9 "$_gw_pid" 2>/dev/null
+	wait "$_gw_pid" 2>/dev/null
+}
 
 # A key pair for tests, $T/id_ed25519, and ssh/sftp options.
 make_key() {
