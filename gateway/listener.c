@@ -113,9 +113,12 @@ peer_addr(ssh_session s, char *buf, size_t len)
 			port = ntohs(in->sin6_port);
 		}
 	}
-	/* Small SFTP replies must not wait for delayed ACKs. */
-	if (fd >= 0)
+	/* Small SFTP replies must not wait for delayed ACKs; a peer that
+	 * vanished without a FIN is noticed by TCP keepalives. */
+	if (fd >= 0) {
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	}
 	snprintf(buf, len, "%s:%d", host, port);
 }
 

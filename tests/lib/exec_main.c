@@ -9,6 +9,7 @@
  * wrapper drops the ssh options and host and execs this.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +26,17 @@ io_read(void *ctx, void *buf, size_t len)
 {
 	ssize_t n;
 
-	do
+	for (;;) {
 		n = read(0, buf, len);
-	while (n < 0 && errno == EINTR);
-	return n;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { 0, POLLIN, 0 };
+
+			(void)poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (n >= 0 || errno != EINTR)
+			return n;
+	}
 }
 
 static int
@@ -41,6 +49,13 @@ write_fd(int fd, const void *buf, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			/* rsync leaves the pipe non-blocking: wait for room. */
+			struct pollfd pfd = { fd, POLLOUT, 0 };
+
+			(void)poll(&pfd, 1, 1000);
+			continue;
+		}
 		if (n <= 0)
 			return -1;
 		p += n;
