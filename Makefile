@@ -7,12 +7,12 @@ DESTDIR ?=
 O ?= build
 
 PKGS_BUILD = build-essential pkg-config libssh-dev libconfig-dev \
-	libsqlite3-dev libssl-dev
+	libsqlite3-dev libssl-dev zlib1g-dev
 PKGS_RUN = openssh-client
 PKGS_TEST = openssh-client openssh-server rsync python3-paramiko sqlite3 \
 	clang-14 libclang-rt-14-dev
 
-LIBS = $(shell pkg-config --libs libssh libconfig sqlite3 libcrypto 2>/dev/null)
+LIBS = $(shell pkg-config --libs libssh libconfig sqlite3 libcrypto zlib 2>/dev/null)
 WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wno-unused-parameter -Wpointer-arith
 HARDEN = -fstack-protector-strong -fPIE

@@ -13,7 +13,8 @@
  * block's weak sum and a prefix of its strong sum.  The sender slides a
  * window over its file, looks the weak sum up in a hash table, confirms
  * with the strong sum and sends tokens: literal data (at most CHUNK_SIZE
- * per token), -(k+1) for "block k", 0 to end, then the file checksum.
+ * per token), -(k+1) for "block k", 0 to end, then the file checksum
+ * (token.c encodes them, compressed with -z).
  *
  * With a client that negotiates checksums (rsync 3.2+), the strong and
  * whole-file sums are XXH64 (seeded with the checksum seed for blocks,
@@ -548,8 +549,7 @@ send_literal(struct scan *sc, uint64_t from, uint64_t to)
 		    (size_t)(to - from);
 		const unsigned char *p = sc->buf + (from - sc->boff);
 
-		if ((rc = io_write_int(sc->s, (int32_t)n)) != 0 ||
-		    (rc = io_write(sc->s, p, n)) != 0)
+		if ((rc = tok_send_literal(sc->s, p, n)) != 0)
 			return rc;
 		digest_update(&sc->whole, p, n);
 		from += n;
@@ -679,7 +679,7 @@ delta_send(struct sess *s, struct fs_file *f, const struct sums *sm,
 		    sc.buf + (pos - sc.boff), L, pos, want, s->o.inplace);
 		if (k >= 0) {
 			if ((rc = send_literal(&sc, lit, pos)) != 0 ||
-			    (rc = io_write_int(s, -(k + 1))) != 0)
+			    (rc = tok_send_block(s, k)) != 0)
 				goto out;
 			digest_update(&sc.whole, sc.buf + (pos - sc.boff),
 			    (size_t)L);
@@ -716,7 +716,7 @@ delta_send(struct sess *s, struct fs_file *f, const struct sums *sm,
 		goto out;
 end:
 	digest_final(&sc.whole, fsum);
-	if ((rc = io_write_int(s, 0)) != 0 ||
+	if ((rc = tok_send_end(s)) != 0 ||
 	    (rc = io_write(s, fsum, (size_t)s->csum_len)) != 0)
 		goto out;
 	rc = 0;
@@ -729,7 +729,7 @@ fail:
 	    strerror(rc < 0 ? -rc : EIO));
 	s->io_error |= IOERR_GENERAL;
 	memset(fsum, 0, sizeof(fsum));
-	if ((rc = io_write_int(s, 0)) == 0)
+	if ((rc = tok_send_end(s)) == 0)
 		rc = io_write(s, fsum, (size_t)s->csum_len);
 out:
 	digest_free(&sc.whole);

@@ -10,6 +10,7 @@
  *   flist.c     the file list: build (sender), encode, decode, sort
  *   filter.c    filter rules sent by the client, and their matcher
  *   blocks.c    rolling and strong checksums, block sums, delta matching
+ *   token.c     the file-data token stream, plain or compressed (-z)
  *   sender.c    --sender: serves file data for the client's requests
  *   receiver.c  the generator and receiver in one loop, and --delete
  *
@@ -162,7 +163,11 @@ enum rs_msg {
 
 /* Checksum and compression algorithms (negotiated: xxh64, else md5). */
 enum rs_csum { CSUM_MD5 = 1, CSUM_XXH64 = 2 };
-enum rs_compress { COMPRESS_NONE = 0, COMPRESS_ZLIBX = 1 };
+enum rs_compress {
+	COMPRESS_NONE = 0,
+	COMPRESS_ZLIBX = 1,     /* zlib without matched data in the history */
+	COMPRESS_NEGOTIATE = 2, /* opts only: -z, the algorithm to agree on */
+};
 
 /* Delete timing. */
 enum rs_del { DEL_NONE = 0, DEL_BEFORE, DEL_DURING, DEL_AFTER };
@@ -207,7 +212,7 @@ struct opts {
 	int mkpath;          /* --mkpath */
 	int do_fsync;        /* --fsync */
 	int itemize;         /* the client itemizes (--log-format has %i) */
-	int compress;        /* -z / --new-compress */
+	int compress;        /* COMPRESS_*: -z, --new-compress, choice */
 	int compress_level;  /* --compress-level (-1: default) */
 	int64_t min_size;    /* --min-size (-1: none) */
 	int64_t max_size;    /* --max-size (-1: none) */
@@ -360,6 +365,7 @@ struct sess {
 	int csum;                 /* CSUM_* for transfers and -c */
 	int csum_len;             /* its digest length (16 md5, 8 xxh64) */
 	int compress;             /* COMPRESS_* negotiated */
+	struct ztok *ztok;        /* compressed token state (token.c) */
 	int32_t seed;             /* checksum seed */
 	mode_t umask;             /* for new files without -p */
 	char **args;              /* positional arguments after "." */
@@ -485,6 +491,16 @@ int sums_read_head(struct sess *s, struct sums *sm);
 /* Sender: the token stream for f against sm, then the file checksum. */
 int delta_send(struct sess *s, struct fs_file *f, const struct sums *sm,
     const char *name);
+
+/* token.c: the file-data tokens, compressed when s->compress says so */
+int tok_send_literal(struct sess *s, const unsigned char *p, size_t n);
+int tok_send_block(struct sess *s, int32_t k);
+int tok_send_end(struct sess *s);
+/* Next token: *t > 0 literal bytes (read them with tok_read_literal,
+ * all of them), 0 the end of the file, -(k+1) block k. */
+int tok_recv(struct sess *s, int32_t *t);
+int tok_read_literal(struct sess *s, void *buf, size_t n);
+void tok_free(struct sess *s);
 
 /* sender.c */
 int rs_sender(struct sess *s);

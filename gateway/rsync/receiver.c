@@ -912,7 +912,7 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 		write_failed(s, e, werr);
 	}
 	for (;;) {
-		if ((rc = io_read_int(s, &t)) != 0)
+		if ((rc = tok_recv(s, &t)) != 0)
 			goto out;
 		if (t == 0)
 			break;
@@ -932,7 +932,7 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 				}
 				if (k > left)
 					k = left;
-				rc = io_read(s, r->wbuf + r->wlen, k);
+				rc = tok_read_literal(s, r->wbuf + r->wlen, k);
 				if (rc != 0)
 					goto out;
 				digest_update(&d, r->wbuf + r->wlen, k);

@@ -275,6 +275,7 @@ enum optid {
 	O_DEL_DURING, O_DEL_AFTER, O_DEL_DELAY, O_DEL_EXCLUDED, O_FORCE,
 	O_MAX_DELETE, O_IGN_ERRORS, O_SAFE_LINKS, O_ONE_FS, O_MKPATH,
 	O_FSYNC, O_LOG_FORMAT, O_IGNORED, O_COMPRESS, O_NEW_COMPRESS,
+	O_OLD_COMPRESS, O_COMPRESS_CHOICE,
 	O_COMPRESS_LEVEL, O_MIN_SIZE, O_MAX_SIZE, O_BLOCK_SIZE,
 	O_MODIFY_WINDOW, O_SEED, O_CSUM_CHOICE, O_BWLIMIT, O_CLIENT_INFO,
 	O_SPARSE,
@@ -375,8 +376,8 @@ static const struct optdef optdefs[] = {
 	{ "copy-links", 'L', 0, O_NONE },
 	{ "copy-dirlinks", 'k', 0, O_NONE },
 	{ "keep-dirlinks", 'K', 0, O_NONE },
-	{ "old-compress", 0, 0, O_NONE },
-	{ "compress-choice", 0, 1, O_NONE },
+	{ "old-compress", 0, 0, O_OLD_COMPRESS },
+	{ "compress-choice", 0, 1, O_COMPRESS_CHOICE },
 	{ "zc", 0, 1, O_NONE },
 	{ "append", 0, 0, O_NONE },
 	{ "partial-dir", 0, 1, O_NONE },
@@ -422,6 +423,16 @@ refuse(struct sess *s, const char *what)
 {
 	return sess_fail(s, RS_EUSAGE, RERR_SYNTAX,
 	    "option %s is not supported by this server", what);
+}
+
+/* The old "zlib" compression needs a patched zlib: not spoken here. */
+static int
+refuse_zlib(struct sess *s)
+{
+	return sess_fail(s, RS_EUSAGE, RERR_UNSUPPORTED,
+	    "compression \"zlib\" (--old-compress, --compress-choice=zlib) "
+	    "is not supported by this server; use -z or "
+	    "--compress-choice=zlibx");
 }
 
 static int
@@ -536,8 +547,28 @@ apply_opt(struct sess *s, const struct optdef *d, const char *val,
 	case O_SPARSE:
 		break;
 	case O_COMPRESS:
+		/* Negotiated (zlibx) unless a choice follows. */
+		if (o->compress == 0)
+			o->compress = COMPRESS_NEGOTIATE;
+		break;
 	case O_NEW_COMPRESS:
-		return refuse(s, "--compress (-z)");
+		o->compress = COMPRESS_ZLIBX;
+		break;
+	case O_OLD_COMPRESS:
+		return refuse_zlib(s);
+	case O_COMPRESS_CHOICE:
+		if (strcmp(val, "zlibx") == 0)
+			o->compress = COMPRESS_ZLIBX;
+		else if (strcmp(val, "none") == 0)
+			o->compress = COMPRESS_NONE;
+		else if (strcmp(val, "zlib") == 0)
+			return refuse_zlib(s);
+		else
+			return sess_fail(s, RS_EUSAGE, RERR_UNSUPPORTED,
+			    "compression \"%.32s\" is not supported by this "
+			    "server (it speaks zlibx: use -z or "
+			    "--compress-choice=zlibx)", val);
+		break;
 	case O_COMPRESS_LEVEL:
 		if ((rc = num_arg(s, d->name, val, -1, 22, &n)) != 0)
 			return rc;
@@ -744,10 +775,11 @@ handshake(struct sess *s)
 {
 	static const char *const csums[] = { "xxh64", "md5", NULL };
 	static const int ids[] = { CSUM_XXH64, CSUM_MD5 };
+	static const char *const zlibs[] = { "zlibx", NULL };
 	const char *ci = s->o.client_info;
 	int32_t remote;
 	char list[256];
-	int rc, k, negotiate = 0;
+	int rc, k, negotiate = 0, csum_neg, zneg;
 
 	if ((rc = io_write_int(s, RS_PROTO_MAX)) != 0 ||
 	    (rc = io_flush(s)) != 0 || (rc = io_read_int(s, &remote)) != 0)
@@ -776,13 +808,22 @@ handshake(struct sess *s)
 	s->seed_fix = (s->cflags & CF_CHKSUM_SEED_FIX) != 0;
 	s->safe_flist = (s->cflags & CF_SAFE_FLIST) || s->proto >= 31;
 
+	/* Both lists go out before either is read; each choice is the
+	 * first of the client's list that we speak (what the client
+	 * computes too).  -z without negotiation means the old "zlib". */
 	s->csum = CSUM_MD5;
-	if (negotiate && s->o.csum_choice == 0) {
-		/* Both lists go out before either is read; the choice is
-		 * the first of the client's list that we speak. */
-		if ((rc = io_write_vstring(s, "xxh64 md5", 9)) != 0 ||
-		    (rc = io_flush(s)) != 0 ||
-		    (rc = io_read_vstring(s, list, sizeof(list), NULL)) != 0)
+	csum_neg = negotiate && s->o.csum_choice == 0;
+	zneg = s->o.compress == COMPRESS_NEGOTIATE;
+	if (zneg && !negotiate)
+		return refuse_zlib(s);
+	if (csum_neg && (rc = io_write_vstring(s, "xxh64 md5", 9)) != 0)
+		return rc;
+	if (zneg && (rc = io_write_vstring(s, "zlibx", 5)) != 0)
+		return rc;
+	if ((csum_neg || zneg) && (rc = io_flush(s)) != 0)
+		return rc;
+	if (csum_neg) {
+		if ((rc = io_read_vstring(s, list, sizeof(list), NULL)) != 0)
 			return rc;
 		if ((k = pick(list, csums)) < 0)
 			return sess_fail(s, RS_EUSAGE, RERR_UNSUPPORTED,
@@ -791,6 +832,17 @@ handshake(struct sess *s)
 		s->csum = ids[k];
 	} else if (s->o.csum_choice != 0)
 		s->csum = s->o.csum_choice;
+	s->compress = s->o.compress == COMPRESS_ZLIBX ? COMPRESS_ZLIBX :
+	    COMPRESS_NONE;
+	if (zneg) {
+		if ((rc = io_read_vstring(s, list, sizeof(list), NULL)) != 0)
+			return rc;
+		if (pick(list, zlibs) < 0)
+			return sess_fail(s, RS_EUSAGE, RERR_UNSUPPORTED,
+			    "no common compression (client offers \"%s\"; "
+			    "this server speaks zlibx)", list);
+		s->compress = COMPRESS_ZLIBX;
+	}
 	s->csum_len = s->csum == CSUM_XXH64 ? 8 : 16;
 
 	s->seed = s->o.seed;
@@ -875,6 +927,7 @@ sess_free(struct sess *s)
 	rules_free(&s->rules);
 	flist_free(&s->fl);
 	free(s->q);
+	tok_free(s);
 	io_free(s);
 	free(s);
 }
@@ -913,8 +966,9 @@ rsync_main(struct fs *fs, const char *user, const char *command,
 	}
 	if ((rc = handshake(s)) != 0)
 		goto done;
-	log_info("rsync %s: protocol %d, %s", s->o.sender ? "download" :
-	    "upload", s->proto, s->o.dry_run ? "dry run" : "live");
+	log_info("rsync %s: protocol %d, %s%s", s->o.sender ? "download" :
+	    "upload", s->proto, s->o.dry_run ? "dry run" : "live",
+	    s->compress == COMPRESS_ZLIBX ? ", zlibx" : "");
 	rc = s->o.sender ? rs_sender(s) : rs_receiver(s);
 done:
 	if (rc == 0) {
