@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "session.h"
+#include "sockbuf.h"
 
 static volatile sig_atomic_t live_children;
 
@@ -122,6 +123,15 @@ peer_addr(ssh_session s, char *buf, size_t len)
 	snprintf(buf, len, "%s:%d", host, port);
 }
 
+/* The connection's socket read ahead (sockbuf.h); without it libssh
+ * still works, 4 KiB per read. */
+static void
+read_ahead(ssh_session s)
+{
+	if (sockbuf_attach(ssh_get_fd(s)) != 0)
+		log_warn("socket read-ahead unavailable; going on without");
+}
+
 int
 listener_run(const struct gw *gw, const char *ed, const char *rsa)
 {
@@ -171,7 +181,10 @@ listener_run(const struct gw *gw, const char *ed, const char *rsa)
 		}
 		peer_addr(s, addr, sizeof(addr));
 		if (gw->debug) {
-			int st = session_run(s, gw, addr);
+			int st;
+
+			read_ahead(s);
+			st = session_run(s, gw, addr);
 
 			ssh_free(s);
 			ssh_bind_free(b);
@@ -189,6 +202,7 @@ listener_run(const struct gw *gw, const char *ed, const char *rsa)
 
 			signal(SIGCHLD, SIG_DFL);
 			ssh_bind_free(b);
+			read_ahead(s);
 			st = session_run(s, gw, addr);
 			ssh_free(s);
 			_exit(st);
