@@ -125,11 +125,14 @@ landlock(int root_fd, int read_only)
 }
 
 int
-sandbox_enter(const struct gw *gw, int root_fd, int read_only)
+sandbox_drop(const struct gw *gw)
 {
-	tzset(); /* /etc/localtime is out of reach afterwards */
-	if (drop_privileges(gw) != 0)
-		return -1;
+	tzset(); /* /etc/localtime may be out of reach afterwards */
+	return drop_privileges(gw);
+}
+
+void
+sandbox_enter(int root_fd, int read_only)
+{
 	landlock(root_fd, read_only);
-	return 0;
 }

@@ -39,6 +39,9 @@ struct conn {
 	int tries;           /* failed authentication attempts */
 	int authed;
 	struct account *acct;
+	int locked_ro;       /* Landlock entered read-only: no writes ever */
+	time_t refreshed;    /* last account refresh (exec front ends) */
+	struct fs *fs;       /* the account's fs, once logged in */
 	ssh_channel chan;    /* the session channel being served */
 	enum want want;
 	char *command;       /* exec command line */
@@ -262,14 +265,16 @@ refresh_account(struct conn *c, struct fs *fs)
 		log_warn("account refresh failed: %s", cof_strerror(rc));
 		return 0; /* keep serving; retry next period */
 	}
-	if (a->generation == c->acct->generation) {
-		account_free(a);
-		return 0;
-	}
+	/* Usable is checked every time: an expiry passes without a change
+	 * to the record. */
 	if (!auth_account_usable(a, &why)) {
 		log_info("%s: ending the session", auth_result_str(why));
 		account_free(a);
 		return -1;
+	}
+	if (a->generation == c->acct->generation) {
+		account_free(a);
+		return 0;
 	}
 	if (strcmp(a->folder, c->acct->folder) != 0) {
 		log_info("account folder changed: ending the session");
@@ -277,9 +282,13 @@ refresh_account(struct conn *c, struct fs *fs)
 		return -1;
 	}
 	if (a->read_only != c->acct->read_only) {
-		log_info("account is now %s",
-		    a->read_only ? "read-only" : "read-write");
-		fs_set_read_only(fs, a->read_only);
+		if (!a->read_only && c->locked_ro)
+			log_info("account is now read-write: from its next "
+			    "login (this session stays read-only)");
+		else
+			log_info("account is now %s",
+			    a->read_only ? "read-only" : "read-write");
+		fs_set_read_only(fs, a->read_only || c->locked_ro);
 	}
 	account_free(c->acct);
 	c->acct = a;
@@ -415,6 +424,18 @@ struct chan_ctx {
 	struct conn *c;
 };
 
+/* The exec front ends' refresh tick: -1 when the session must end. */
+static int
+exec_tick(struct conn *c)
+{
+	time_t now = time(NULL);
+
+	if (now - c->refreshed < c->gw->cfg->refresh_seconds)
+		return 0;
+	c->refreshed = now;
+	return refresh_account(c, c->fs);
+}
+
 static ssize_t
 io_read(void *ctx, void *buf, size_t len)
 {
@@ -423,6 +444,8 @@ io_read(void *ctx, void *buf, size_t len)
 	int r;
 
 	for (;;) {
+		if (exec_tick(c) != 0)
+			return -1;
 		r = ssh_channel_read_timeout(c->chan, buf, n, 0, 1000);
 		if (r > 0)
 			return r;
@@ -437,7 +460,11 @@ io_read(void *ctx, void *buf, size_t len)
 static int
 io_write(void *ctx, const void *buf, size_t len)
 {
-	return write_all(((struct chan_ctx *)ctx)->c->chan, buf, len);
+	struct conn *c = ((struct chan_ctx *)ctx)->c;
+
+	if (exec_tick(c) != 0)
+		return -1;
+	return write_all(c->chan, buf, len);
 }
 
 static int
@@ -455,6 +482,8 @@ serve_exec(struct conn *c, struct fs *fs)
 	struct chan_ctx cc = { c };
 	struct chan_io io = { &cc, io_read, io_write, io_write_err };
 	int status;
+
+	c->refreshed = time(NULL);
 
 	if (exec_is_scp(c->command)) {
 		log_info("scp \"%.200s\"", c->command);
@@ -508,6 +537,10 @@ session_run(ssh_session s, const struct gw *gw, const char *addr)
 		log_error("cannot open the store: %s", cof_strerror(rc));
 		goto out;
 	}
+	/* The store stays open through its descriptors; from here on the
+	 * process is the service user. */
+	if (sandbox_drop(gw) != 0)
+		goto out;
 	memset(&c.scb, 0, sizeof(c.scb));
 	c.scb.userdata = &c;
 	c.scb.auth_password_function = cb_auth_password;
@@ -539,8 +572,9 @@ session_run(ssh_session s, const struct gw *gw, const char *addr)
 		    cof_strerror(rc));
 		goto out;
 	}
-	if (sandbox_enter(gw, fs_root_fd(fs), c.acct->read_only) != 0)
-		goto out;
+	sandbox_enter(fs_root_fd(fs), c.acct->read_only);
+	c.locked_ro = c.acct->read_only;
+	c.fs = fs;
 
 	status = 0;
 	while (ssh_is_connected(s)) {

@@ -2,7 +2,7 @@
 # rsync options against cofferd: delta transfer (--stats "Literal data"),
 # -c, --size-only, --ignore-existing, --existing, -u, -W, --inplace,
 # --partial after an interrupted upload, -P, -s, -H, --numeric-ids,
-# filters both ways, --delete-after, --max-delete, older protocols, and
+# filters both ways, --delete-after/-before/-during/-delay, --max-delete, older protocols, and
 # options that are refused with a one-line message.
 . tests/lib/lib.sh
 . tests/e2e/e2e_lib.inc
@@ -21,11 +21,11 @@ literal() { sed -n 's/^Literal data: \([0-9,]*\) bytes$/\1/p' | tr -d ,; }
 
 # -- delta: a big file changed in a few places sends a small fraction --------
 mkdir -p "$L/big"
-head -c 64M /dev/urandom >"$L/big/f"
-check "upload 64 MiB" rs -a "$L/big/" "$H:big/"
-eq "64 MiB on disk" "$(sha "$A/big/f")" "$(sha "$L/big/f")"
+head -c 256M /dev/urandom >"$L/big/f"
+check "upload 256 MiB" rs -a "$L/big/" "$H:big/"
+eq "256 MiB on disk" "$(sha "$A/big/f")" "$(sha "$L/big/f")"
 printf 'changed!' | dd of="$L/big/f" bs=1 seek=1000 conv=notrunc 2>/dev/null
-printf 'changed!' | dd of="$L/big/f" bs=1 seek=40000000 conv=notrunc \
+printf 'changed!' | dd of="$L/big/f" bs=1 seek=200000000 conv=notrunc \
 	2>/dev/null
 touch -d '2023-03-03 03:03:03' "$L/big/f" # not "the same" by size+mtime
 lit=$(rs -a --stats "$L/big/" "$H:big/" | literal)
@@ -44,7 +44,7 @@ check "delta download: under 1 MiB of literal data" \
 eq "delta download: the local file is right" "$(sha "$D/f")" \
 	"$(sha "$A/big/f")"
 lit=$(rs -aW --stats "$L/big/" "$H:big/" | literal)
-eq "-W sends the whole file" "$lit" 67108864
+eq "-W sends the whole file" "$lit" 268435456
 eq "-W: the file on disk is right" "$(sha "$A/big/f")" "$(sha "$L/big/f")"
 
 # -- --inplace: same inode, right content ------------------------------------
@@ -175,6 +175,14 @@ check_fail "--delete-after removed junk" test -e "$A/f/junk"
 check "a protect rule (P) kept mine.bak" test -f "$A/f/mine.bak"
 check "--delete-after with -s also works" rs -as --delete-after \
 	--exclude '*.o' "$L/f/" "$H:f/"
+for when in before during delay; do
+	echo junk >"$A/f/junk-$when"
+	check "--delete-$when runs" rs -a "--delete-$when" --exclude '*.o' \
+		--exclude '*.bak' "$L/f/" "$H:f/"
+	check_fail "--delete-$when removed the extra file" \
+		test -e "$A/f/junk-$when"
+	eq "--delete-$when kept what the client has" "$(cat "$A/f/keep/k.txt")" k
+done
 for i in 1 2 3 4 5; do echo "$i" >"$A/f/extra$i"; done
 out=$(rs -a --delete --max-delete=2 --exclude '*.o' --exclude '*.bak' \
 	"$L/f/" "$H:f/" 2>&1)

@@ -17,7 +17,7 @@ Q="$T/store/q"
 A="$T/store/alice"
 L="$T/local"
 D="$T/dl"
-mkdir -p "$L/up" "$D" "$R/sub"
+mkdir -p "$L/up" "$L/empty" "$D" "$R/sub"
 head -c 50000 /dev/urandom >"$R/f"
 echo "in sub" >"$R/sub/g"
 ln -s f "$R/link"
@@ -113,6 +113,30 @@ check "uploading a symlink to /etc" rs -a "$L/ln/" alice@127.0.0.1:ln/
 eq "the symlink arrived as a symlink" "$(readlink "$A/ln/etc")" /etc
 out=$(rs -a "$L/up/" alice@127.0.0.1:ln/etc/ 2>&1)
 check_fail "an upload through it does not reach /etc" test -e /etc/new
+# --delete through a planted symlink to a folder outside: the link is
+# replaced or skipped, never followed.
+mkdir -p "$A/deld" "$L/deld/sub"
+ln -s "$T/canary" "$A/deld/sub"
+echo keep >"$L/deld/sub/own"
+rs -a --delete "$L/deld/" alice@127.0.0.1:deld/ >/dev/null 2>&1
+check "--delete through a planted folder symlink: the canary is intact" \
+	test -f "$T/canary/secret"
+check_fail "--delete: nothing was written through the symlink" \
+	test -e "$T/canary/own"
+rs -a --delete "$L/empty/" alice@127.0.0.1:planted_dir/ >/dev/null 2>&1
+check "--delete into a planted symlink target: the canary is intact" \
+	test -f "$T/canary/sub/file"
+# -H: a hard link whose name is a planted symlink on the server is made in
+# the folder, not written through the link.
+mkdir -p "$L/hl" "$A/hl"
+echo "linked data" >"$L/hl/a"
+ln "$L/hl/a" "$L/hl/b"
+ln -s "$T/canary/secret" "$A/hl/b"
+check "-H upload over a planted symlink" rs -aH "$L/hl/" alice@127.0.0.1:hl/
+eq "-H: b is now the uploaded data" "$(cat "$A/hl/b" 2>&1)" "linked data"
+check "-H: b is a regular file in the folder" test ! -L "$A/hl/b"
+eq "-H: a and b are one file" "$(stat -c %i "$A/hl/a")" \
+	"$(stat -c %i "$A/hl/b")"
 rm -f "$D/pl" # a symlink: here it points at the canary, on purpose
 no_leak "nothing from the host was downloaded" "$D"/* "$D"/*/*
 check_canary "the canary folder is unchanged"
