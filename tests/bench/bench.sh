@@ -15,7 +15,12 @@
 #   BENCH_PAR=20            parallel clients ...
 #   BENCH_PAR_MB=50*        ... uploading this many MiB each (quick: 8)
 #   BENCH_IDLE=50           idle sessions held open for the memory row
+#   BENCH_MANY=10000*       tiny files for the rsync "many files" rows
+#                           (quick: 1000), 100 bytes each, in 100 folders
 #   BENCH_CIPHERS="default aes128-gcm@openssh.com"
+#   BENCH_ONLY=PATTERN      only the rows whose id matches this shell
+#                           pattern (e.g. 'big_down_scpO*'); ids are in
+#                           results.json
 #   BENCH_KEEP=1            keep the run folder (data, server logs)
 #   BENCH_DIR=$O/bench      where the run folder is made
 #   BENCH_SOURCE            what was measured, for the JSON (default: git
@@ -68,10 +73,12 @@ trap 'exit 130' INT TERM HUP PIPE
 # ---- settings -------------------------------------------------------------
 
 if [ "${BENCH_QUICK:-0}" != 0 ]; then
-	QUICK=1 d_size=64 d_files=400 d_sess=20 d_par_mb=8
+	QUICK=1 d_size=64 d_files=400 d_sess=20 d_par_mb=8 d_many=1000
 else
-	QUICK=0 d_size=1024 d_files=2000 d_sess=50 d_par_mb=50
+	QUICK=0 d_size=1024 d_files=2000 d_sess=50 d_par_mb=50 d_many=10000
 fi
+ONLY=${BENCH_ONLY:-*}
+MANY=${BENCH_MANY:-$d_many}
 RUNS=${BENCH_RUNS:-3}
 SIZE_MB=${BENCH_SIZE_MB:-$d_size}
 FILES=${BENCH_FILES:-$d_files}
@@ -81,7 +88,7 @@ PAR=${BENCH_PAR:-20}
 PAR_MB=${BENCH_PAR_MB:-$d_par_mb}
 IDLE=${BENCH_IDLE:-50}
 CIPHERS=${BENCH_CIPHERS:-default aes128-gcm@openssh.com}
-for _v in RUNS SIZE_MB FILES DIRS SESSIONS PAR PAR_MB IDLE; do
+for _v in RUNS SIZE_MB FILES DIRS SESSIONS PAR PAR_MB IDLE MANY; do
 	eval "_x=\$$_v"
 	case "$_x" in
 	'' | *[!0-9]* | 0) setup_fail "$_v must be a positive integer" ;;
@@ -131,6 +138,16 @@ for i in range(files):
         f.write(os.urandom(4096))
 PY
 	setup_fail "cannot write the small files"
+/usr/bin/python3 - "$SRC/many" "$MANY" <<'PY' ||
+import os, sys
+root, files = sys.argv[1], int(sys.argv[2])
+for i in range(files):
+    d = os.path.join(root, "m%02d" % (i % 100))
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "f%05d" % i), "wb") as f:
+        f.write(os.urandom(100))
+PY
+	setup_fail "cannot write the many files"
 
 sha_of() { sha256sum <"$1" | cut -d' ' -f1; }
 # One digest over a tree: relative names and contents.
@@ -144,6 +161,7 @@ BIG_SHA=$(sha_of "$SRC/big.bin")
 BIG2_SHA=$(sha_of "$SRC/big2.bin")
 PAR_SHA=$(sha_of "$SRC/par.bin")
 SMALL_SUM=$(tree_sum "$SRC/small")
+MANY_SUM=$(tree_sum "$SRC/many")
 BIG_MB=$(awk -v m="$SIZE_MB" 'BEGIN { printf "%.6f", m * 1.048576 }')
 PAR_TOTAL_MB=$(awk -v m="$PAR_MB" -v n="$PAR" \
     'BEGIN { printf "%.6f", m * n * 1.048576 }')
@@ -155,7 +173,7 @@ ssh-keygen -q -t ed25519 -N '' -C bench -f "$RUN/id_ed25519" ||
 say "bench: starting sshd and cofferd"
 openssh_start
 # Room for every copy the bench keeps at once, with margin.
-QUOTA_MB=$((SIZE_MB * 6 + PAR * PAR_MB + FILES / 64 + 1024))
+QUOTA_MB=$((SIZE_MB * 6 + PAR * PAR_MB + FILES / 64 + MANY / 128 + 1024))
 coffer_start coffer "$((QUOTA_MB * 2))M" "${QUOTA_MB}M"
 coffer_start coffer0 0 ""
 
@@ -285,6 +303,17 @@ small_down_rsync_run() {
 }
 small_down_check() { same_tree "$DL/small" "$SMALL_SUM"; }
 
+many_up_prep() { srv_rm many; }
+many_up_run() {
+	rsync -a -e "$(rsync_e)" "$SRC/many/" "$XUSER@127.0.0.1:${XPATH}many/"
+}
+many_up_check() { same_tree "$XDISK/many" "$MANY_SUM"; }
+many_down_run() {
+	rsync -a -e "$(rsync_e)" "$XUSER@127.0.0.1:${XPATH}many/" \
+	    "$DL/many/"
+}
+many_down_check() { same_tree "$DL/many" "$MANY_SUM"; }
+
 delta_prep() { srv_put "$SRC/big.bin" big.bin; }
 delta_run() {
 	rsync -a --no-whole-file -I -e "$(rsync_e)" "$SRC/big2.bin" \
@@ -333,7 +362,7 @@ supported() {
 	[ "$KIND" = openssh ] && return 0
 	case $1 in
 	*scpO*) [ $COFFER_SCPO = 1 ] ;;
-	*rsync* | delta*) [ $COFFER_RSYNC = 1 ] ;;
+	*rsync* | delta* | many*) [ $COFFER_RSYNC = 1 ] ;;
 	*) return 0 ;;
 	esac
 }
@@ -342,8 +371,14 @@ side_name() {
 	case $1 in A) echo OpenSSH ;; B) echo Coffer ;; Z) echo "Coffer/noquota" ;; esac
 }
 
+# wanted ID: 0 if BENCH_ONLY selects this row.
+wanted() {
+	# shellcheck disable=SC2254
+	case $1 in $ONLY) return 0 ;; esac
+	return 1
+}
 # metric ID LABEL UNIT BETTER GOAL REFNAME COMMAND — one row of the table.
-metric() { printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RUN/meta.tsv"; }
+metric() { wanted "$1" || return 0; printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RUN/meta.tsv"; }
 rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" \
     >>"$RUN/raw.tsv"; }
 
@@ -351,6 +386,7 @@ rec() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" \
 #   value = WORK / seconds of RUN (MB/s, files/s, sessions/s)
 measure() {
 	_id=$1 _prep=$2 _run=$3 _check=$4 _work=$5 _sa=$6 _sb=$7
+	wanted "$_id" || return 0
 	_r=1
 	while [ $_r -le "$RUNS" ]; do
 		for _pos in A B; do
@@ -570,6 +606,16 @@ metric delta "delta: rsync big file, 1 MiB changed (file MB/s)" MB/s \
 measure delta delta_prep delta_run delta_check "$BIG_MB" A B
 for s in A B; do side $s; srv_rm big.bin; done
 
+metric many_up "$MANY x 100 B upload, rsync -a" files/s higher 1.0 \
+    OpenSSH 'rsync -a -e "ssh -p PORT OPTS" SRC/many/ USER@127.0.0.1:PATH/many/'
+measure many_up many_up_prep many_up_run many_up_check "$MANY" A B
+for s in A B; do side $s; srv_put "$SRC/many" many ||
+	setup_fail "cannot place the many files"; done
+metric many_down "$MANY x 100 B download, rsync -a" files/s higher 1.0 \
+    OpenSSH 'rsync -a -e "ssh -p PORT OPTS" USER@127.0.0.1:PATH/many/ DEST/many/'
+measure many_down dl_prep many_down_run many_down_check "$MANY" A B
+for s in A B; do side $s; srv_rm many; done
+
 metric sessions "$SESSIONS sequential sessions (connect, auth, ls)" \
     sessions/s higher 1.0 OpenSSH \
     'N x (echo ls | sftp -P PORT OPTS -b - USER@127.0.0.1)'
@@ -591,6 +637,7 @@ metric mem_rss "RSS per idle sftp session ($IDLE open)" MiB lower 1.0 \
 metric mem_pss "PSS per idle sftp session (shared pages split)" MiB lower \
     "" OpenSSH "same sessions; sum Pss from /proc/PID/smaps_rollup / $IDLE"
 _r=1
+wanted mem_rss || _r=$((RUNS + 1))
 while [ $_r -le "$RUNS" ]; do
 	for _pos in A B; do
 		if [ $_pos = A ]; then side A; else side B; fi
