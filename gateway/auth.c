@@ -42,12 +42,23 @@ auth_account_usable(const struct account *a, enum auth_result *why)
 	return 1;
 }
 
+/* Names are unique in any case: "Alice" logs in as alice. */
 static int
 lookup(struct store *st, const char *user, struct account **a)
 {
-	if (name_check(user) != 0)
+	char low[NAME_MAX_LEN + 1];
+	size_t i;
+
+	for (i = 0; user[i] != '\0'; i++) {
+		if (i == NAME_MAX_LEN)
+			return COF_ENOENT;
+		low[i] = user[i] >= 'A' && user[i] <= 'Z' ?
+		    (char)(user[i] - 'A' + 'a') : user[i];
+	}
+	low[i] = '\0';
+	if (name_check(low) != 0)
 		return COF_ENOENT;
-	return store_account_get(st, user, a);
+	return store_account_get(st, low, a);
 }
 
 enum auth_result

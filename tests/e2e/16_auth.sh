@@ -18,6 +18,7 @@ ssh-keygen -q -t ed25519 -N '' -C other -f "$T/other_key"
 conf_set max_auth_tries 3
 start_gateway
 K="$T/id_ed25519"
+echo kind >"$T/kind.txt"
 # sftp_pw USER PASSWORD — sftp -b (batch on stdin) logging in by password.
 sftp_pw() {
 	make_askpass "$2"
@@ -31,6 +32,28 @@ pwd
 EOF
 check_log "log: login ok, publickey, address" \
 	'login ok user=alice method=publickey addr=127\.0\.0\.1:[0-9]+'
+# Every kind of key coffer accepts logs in with the real client.
+for kt in "rsa -b 3072" "ecdsa -b 256" "ecdsa -b 384" "ecdsa -b 521"; do
+	kf="$T/k_$(echo "$kt" | tr -d ' -')"
+	# shellcheck disable=SC2086
+	ssh-keygen -q -t $kt -N '' -C kind -f "$kf"
+	"$COFFER" key add alice "$kf.pub" >/dev/null
+	echo "put $T/kind.txt kind-$(basename "$kf")" >"$T/kind.batch"
+	# shellcheck disable=SC2046
+	check "key login with $kt" sftp -P "$PORT" \
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
+		-o LogLevel=ERROR -o BatchMode=yes -o IdentitiesOnly=yes \
+		-o PubkeyAcceptedAlgorithms=+ssh-rsa \
+		-i "$kf" -b "$T/kind.batch" alice@127.0.0.1
+	check "$kt: the upload landed" test -f "$T/store/alice/kind-$(basename "$kf")"
+done
+# Names are unique in any case: "Alice" is alice.
+check "login as Alice is alice" sftp_b Alice <<EOF
+put $T/kind.txt upper-case.txt
+EOF
+check "Alice's upload landed in alice's folder" \
+	test -f "$T/store/alice/upper-case.txt"
+check_log "log: the account's own name" 'login ok user=alice method=publickey'
 # shellcheck disable=SC2046
 check_fail "a key of another account is refused" sftp -P "$PORT" \
 	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null \
