@@ -1308,9 +1308,19 @@ def case_channels(a):
         ch.close()
     except paramiko.SSHException as e:
         check(False, "a new session channel after the first", e)
+    # x11-req goes with want_reply: the answer itself must be a refusal
+    # (paramiko raises), not a quiet acceptance.
+    if not t.is_active():
+        t = login(a.port, a.user, a.cred)
+    ch = new_session(t)
+    try:
+        ch.request_x11(auth_protocol="MIT-MAGIC-COOKIE-1",
+                       auth_cookie="00" * 16)
+        check(False, "x11 request answered with a refusal")
+    except paramiko.SSHException:
+        check(True, "x11 request answered with a refusal")
+    ch.close()
     for name, fn in (
-            ("x11 request", lambda c: c.request_x11(
-                auth_protocol="MIT-MAGIC-COOKIE-1", auth_cookie="00" * 16)),
             ("shell", lambda c: c.invoke_shell()),
             ("subsystem other than sftp", lambda c: c.invoke_subsystem(
                 "bogus"))):
