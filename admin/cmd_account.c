@@ -842,6 +842,22 @@ cmd_remove(struct cli *c, int argc, char **argv)
 		ret = CLI_OK;
 		goto out;
 	}
+	/* Asked again now the account is gone: an account added meanwhile
+	 * (another admin, during the prompt) keeps the folder. */
+	account_list_free(list, n);
+	list = NULL;
+	n = 0;
+	if ((rc = store_account_list(c->st, &list, &n)) != 0) {
+		cli_err(c, "account removed; folder %s kept: cannot read the "
+		    "accounts: %s", a->folder, cli_strerror(rc));
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (folder_contains(a->folder, list[i]->folder)) {
+			cli_err(c, "account removed; folder %s kept: account "
+			    "'%s' now uses it", a->folder, list[i]->name);
+			goto out;
+		}
 	rc = purge_folder(c, a->folder, &bytes);
 	/* Whatever went, the ledger learns about it. */
 	if (bytes > 0 && (set = calloc(1, sizeof(*set))) != NULL &&

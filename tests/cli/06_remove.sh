@@ -108,6 +108,44 @@ run on_tty y -- "$COFFER" remove dora --purge
 eq "terminal: answering y exits 0" "$RC" 0
 check_fail "terminal: dora's folder gone" test -e "$T/store/dora"
 
+# An account added to the folder while --purge waits at its prompt keeps
+# the folder: the check is made again after the account is gone.
+add ed
+echo e >"$T/store/ed/e"
+out=$(/usr/bin/python3 - "$COFFER" <<'PY'
+import os, pty, select, subprocess, sys
+coffer = sys.argv[1]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(coffer, [coffer, "remove", "ed", "--purge"])
+seen = b""
+while b"[y/N] " not in seen:
+    if not select.select([fd], [], [], 10)[0]:
+        break
+    seen += os.read(fd, 4096)
+subprocess.run([coffer, "add", "eve", "--folder", "/ed"],
+               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+os.write(fd, b"y\n")
+while True:
+    try:
+        c = os.read(fd, 4096)
+    except OSError:
+        break
+    if not c:
+        break
+    seen += c
+_, st = os.waitpid(pid, 0)
+print(seen.decode(errors="replace"))
+print("status", os.WEXITSTATUS(st))
+PY
+)
+contains "purge race: refused with a reason" "$out" "now uses it"
+contains "purge race: exit 1" "$out" "status 1"
+eq "purge race: the folder and its file stay" "$(cat "$T/store/ed/e" 2>&1)" e
+check_fail "purge race: ed is removed" "$COFFER" show ed
+check "purge race: eve keeps the folder" "$COFFER" show eve
+"$COFFER" remove eve >/dev/null
+
 # The account list at the end.
 eq "remaining accounts" \
     "$(sqlite3 "$DB" "SELECT group_concat(name, ' ') FROM (SELECT name FROM accounts ORDER BY name)")" \
