@@ -679,7 +679,8 @@ delta_send(struct sess *s, struct fs_file *f, const struct sums *sm,
 		    sc.buf + (pos - sc.boff), L, pos, want, s->o.inplace);
 		if (k >= 0) {
 			if ((rc = send_literal(&sc, lit, pos)) != 0 ||
-			    (rc = tok_send_block(s, k)) != 0)
+			    (rc = tok_send_block(s, k, sc.buf + (pos - sc.boff),
+			    (size_t)L)) != 0)
 				goto out;
 			digest_update(&sc.whole, sc.buf + (pos - sc.boff),
 			    (size_t)L);

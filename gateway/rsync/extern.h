@@ -167,6 +167,7 @@ enum rs_compress {
 	COMPRESS_NONE = 0,
 	COMPRESS_ZLIBX = 1,     /* zlib without matched data in the history */
 	COMPRESS_NEGOTIATE = 2, /* opts only: -z, the algorithm to agree on */
+	COMPRESS_ZLIB = 3,      /* zlib, matched data in the history too */
 };
 
 /* Delete timing. */
@@ -494,12 +495,16 @@ int delta_send(struct sess *s, struct fs_file *f, const struct sums *sm,
 
 /* token.c: the file-data tokens, compressed when s->compress says so */
 int tok_send_literal(struct sess *s, const unsigned char *p, size_t n);
-int tok_send_block(struct sess *s, int32_t k);
+/* Block k, whose data (len bytes) enters the history with "zlib". */
+int tok_send_block(struct sess *s, int32_t k, const unsigned char *data,
+    size_t len);
 int tok_send_end(struct sess *s);
 /* Next token: *t > 0 literal bytes (read them with tok_read_literal,
  * all of them), 0 the end of the file, -(k+1) block k. */
 int tok_recv(struct sess *s, int32_t *t);
 int tok_read_literal(struct sess *s, void *buf, size_t n);
+/* After a block token: its data, into the inflater's history ("zlib"). */
+int tok_see_block(struct sess *s, const unsigned char *data, size_t len);
 void tok_free(struct sess *s);
 
 /* sender.c */

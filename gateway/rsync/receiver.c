@@ -967,6 +967,8 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 			if (have < bl)
 				memset(blk + have, 0, bl - have);
 			digest_update(&d, blk, bl);
+			if ((rc = tok_see_block(s, blk, bl)) != 0)
+				goto out;
 			if (in_place && r->wlen == 0) {
 				r->woff += bl;
 				continue;

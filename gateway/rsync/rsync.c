@@ -425,16 +425,6 @@ refuse(struct sess *s, const char *what)
 	    "option %s is not supported by this server", what);
 }
 
-/* The old "zlib" compression needs a patched zlib: not spoken here. */
-static int
-refuse_zlib(struct sess *s)
-{
-	return sess_fail(s, RS_EUSAGE, RERR_UNSUPPORTED,
-	    "compression \"zlib\" (--old-compress, --compress-choice=zlib) "
-	    "is not supported by this server; use -z or "
-	    "--compress-choice=zlibx");
-}
-
 static int
 num_arg(struct sess *s, const char *name, const char *v, int64_t lo,
     int64_t hi, int64_t *out)
@@ -555,19 +545,19 @@ apply_opt(struct sess *s, const struct optdef *d, const char *val,
 		o->compress = COMPRESS_ZLIBX;
 		break;
 	case O_OLD_COMPRESS:
-		return refuse_zlib(s);
+		o->compress = COMPRESS_ZLIB;
+		break;
 	case O_COMPRESS_CHOICE:
 		if (strcmp(val, "zlibx") == 0)
 			o->compress = COMPRESS_ZLIBX;
 		else if (strcmp(val, "none") == 0)
 			o->compress = COMPRESS_NONE;
 		else if (strcmp(val, "zlib") == 0)
-			return refuse_zlib(s);
+			o->compress = COMPRESS_ZLIB;
 		else
 			return sess_fail(s, RS_EUSAGE, RERR_UNSUPPORTED,
 			    "compression \"%.32s\" is not supported by this "
-			    "server (it speaks zlibx: use -z or "
-			    "--compress-choice=zlibx)", val);
+			    "server (it speaks zlibx and zlib: use -z)", val);
 		break;
 	case O_COMPRESS_LEVEL:
 		if ((rc = num_arg(s, d->name, val, -1, 22, &n)) != 0)
@@ -775,7 +765,8 @@ handshake(struct sess *s)
 {
 	static const char *const csums[] = { "xxh64", "md5", NULL };
 	static const int ids[] = { CSUM_XXH64, CSUM_MD5 };
-	static const char *const zlibs[] = { "zlibx", NULL };
+	static const char *const zlibs[] = { "zlibx", "zlib", NULL };
+	static const int zids[] = { COMPRESS_ZLIBX, COMPRESS_ZLIB };
 	const char *ci = s->o.client_info;
 	int32_t remote;
 	char list[256];
@@ -813,12 +804,10 @@ handshake(struct sess *s)
 	 * computes too).  -z without negotiation means the old "zlib". */
 	s->csum = CSUM_MD5;
 	csum_neg = negotiate && s->o.csum_choice == 0;
-	zneg = s->o.compress == COMPRESS_NEGOTIATE;
-	if (zneg && !negotiate)
-		return refuse_zlib(s);
+	zneg = s->o.compress == COMPRESS_NEGOTIATE && negotiate;
 	if (csum_neg && (rc = io_write_vstring(s, "xxh64 md5", 9)) != 0)
 		return rc;
-	if (zneg && (rc = io_write_vstring(s, "zlibx", 5)) != 0)
+	if (zneg && (rc = io_write_vstring(s, "zlibx zlib", 10)) != 0)
 		return rc;
 	if ((csum_neg || zneg) && (rc = io_flush(s)) != 0)
 		return rc;
@@ -832,16 +821,17 @@ handshake(struct sess *s)
 		s->csum = ids[k];
 	} else if (s->o.csum_choice != 0)
 		s->csum = s->o.csum_choice;
-	s->compress = s->o.compress == COMPRESS_ZLIBX ? COMPRESS_ZLIBX :
-	    COMPRESS_NONE;
+	/* -z from a client that does not negotiate is "zlib". */
+	s->compress = s->o.compress == COMPRESS_NEGOTIATE ? COMPRESS_ZLIB :
+	    s->o.compress;
 	if (zneg) {
 		if ((rc = io_read_vstring(s, list, sizeof(list), NULL)) != 0)
 			return rc;
-		if (pick(list, zlibs) < 0)
+		if ((k = pick(list, zlibs)) < 0)
 			return sess_fail(s, RS_EUSAGE, RERR_UNSUPPORTED,
 			    "no common compression (client offers \"%s\"; "
-			    "this server speaks zlibx)", list);
-		s->compress = COMPRESS_ZLIBX;
+			    "this server speaks zlibx and zlib)", list);
+		s->compress = zids[k];
 	}
 	s->csum_len = s->csum == CSUM_XXH64 ? 8 : 16;
 
@@ -968,7 +958,8 @@ rsync_main(struct fs *fs, const char *user, const char *command,
 		goto done;
 	log_info("rsync %s: protocol %d, %s%s", s->o.sender ? "download" :
 	    "upload", s->proto, s->o.dry_run ? "dry run" : "live",
-	    s->compress == COMPRESS_ZLIBX ? ", zlibx" : "");
+	    s->compress == COMPRESS_ZLIBX ? ", zlibx" :
+	    s->compress == COMPRESS_ZLIB ? ", zlib" : "");
 	rc = s->o.sender ? rs_sender(s) : rs_receiver(s);
 done:
 	if (rc == 0) {

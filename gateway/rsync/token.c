@@ -18,8 +18,15 @@
  * of a file).  Before any block token or the end, the sender makes a sync
  * flush and leaves out its last 4 bytes (00 00 ff ff, always the same);
  * the receiver puts them back into its inflater when it sees the token.
- * In "zlibx" matched blocks never enter the compressor's history (the old
- * "zlib" variant feeds them in; it is refused by rsync.c).
+ * In "zlibx" matched blocks never enter the compressor's history.  In the
+ * old "zlib" (-z from clients before 3.2, --old-compress) they do, on both
+ * sides, right after their token, in pieces of at most 65535 bytes (and
+ * before protocol 31 every piece starts at the block's start again, a bug
+ * both sides keep): the sender adds them to its deflater's window with
+ * deflateSetDictionary (raw deflate allows it at a block boundary, where
+ * the sync flush leaves it; rsync's own zlib has Z_INSERT_ONLY for this),
+ * the receiver inflates them as stored blocks it makes up and throws the
+ * output away.
  *
  * Every size from the wire is bounded: a compressed frame is at most
  * ZT_MAX_DATA bytes (14 bits), inflated output goes through a fixed
@@ -42,6 +49,7 @@
 #define ZT_OBUF (2 * ZT_MAX_DATA + 8)
 #define ZT_DBUF CHUNK_SIZE
 #define ZT_MAX_RUN 65535
+#define ZT_SEE_PIECE 0xffff /* matched data enters the history in these */
 
 enum zt_rstate { ZR_IDLE = 0, ZR_INFLATING, ZR_INFLATED, ZR_RUN };
 
@@ -255,8 +263,30 @@ tok_send_literal(struct sess *s, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* "zlib": a matched block's data into the deflater's window, in the
+ * pieces the receiver will see.  Called at a block boundary (after the
+ * sync flush, or with nothing deflated since the last one). */
+static int
+tx_insert(struct sess *s, struct ztok *z, const unsigned char *p, size_t n)
+{
+	const unsigned char *at = p;
+	size_t k;
+
+	while (n > 0) {
+		k = n > ZT_SEE_PIECE ? ZT_SEE_PIECE : n;
+		if (deflateSetDictionary(&z->tx, at, (uInt)k) != Z_OK)
+			return sess_fail(s, RS_EIO, RERR_STREAMIO,
+			    "compression failed (history)");
+		if (s->proto >= 31)
+			at += k;
+		n -= k;
+	}
+	return 0;
+}
+
 int
-tok_send_block(struct sess *s, int32_t k)
+tok_send_block(struct sess *s, int32_t k, const unsigned char *data,
+    size_t len)
 {
 	struct ztok *z;
 	int rc;
@@ -268,12 +298,14 @@ tok_send_block(struct sess *s, int32_t k)
 	if (z->run && k == z->last_tok + 1 &&
 	    k - z->run_start < ZT_MAX_RUN) {
 		z->last_tok = k;
-		return 0;
+	} else {
+		if ((rc = tx_run(s, z)) != 0)
+			return rc;
+		z->run = 1;
+		z->run_start = z->last_tok = k;
 	}
-	if ((rc = tx_run(s, z)) != 0)
-		return rc;
-	z->run = 1;
-	z->run_start = z->last_tok = k;
+	if (s->compress == COMPRESS_ZLIB)
+		return tx_insert(s, z, data, len);
 	return 0;
 }
 
@@ -435,6 +467,53 @@ tok_recv(struct sess *s, int32_t *t)
 			return 0;
 		}
 	}
+}
+
+/* "zlib": the data of the block just received, into the inflater's
+ * window as made-up stored blocks, in the sender's pieces. */
+int
+tok_see_block(struct sess *s, const unsigned char *data, size_t len)
+{
+	struct ztok *z = s->ztok;
+	const unsigned char *at = data;
+	unsigned char hdr[5];
+	size_t k;
+	int r;
+
+	if (s->compress != COMPRESS_ZLIB)
+		return 0;
+	if (z == NULL || !z->rx_ready)
+		return RS_EPROTO;
+	while (len > 0) {
+		k = len > ZT_SEE_PIECE ? ZT_SEE_PIECE : len;
+		hdr[0] = 0; /* not final, stored */
+		hdr[1] = (unsigned char)(k & 0xff);
+		hdr[2] = (unsigned char)(k >> 8);
+		hdr[3] = (unsigned char)~hdr[1];
+		hdr[4] = (unsigned char)~hdr[2];
+		z->rx.next_in = hdr;
+		z->rx.avail_in = sizeof(hdr);
+		z->rx.next_out = z->dbuf;
+		z->rx.avail_out = ZT_DBUF;
+		r = inflate(&z->rx, Z_SYNC_FLUSH);
+		if ((r != Z_OK && r != Z_BUF_ERROR) || z->rx.avail_in != 0)
+			return rx_bad(s, "history");
+		z->rx.next_in = (Bytef *)(uintptr_t)at;
+		z->rx.avail_in = (uInt)k;
+		while (z->rx.avail_in > 0) {
+			z->rx.next_out = z->dbuf;
+			z->rx.avail_out = ZT_DBUF;
+			r = inflate(&z->rx, Z_SYNC_FLUSH);
+			if ((r != Z_OK && r != Z_BUF_ERROR) ||
+			    z->rx.avail_out == ZT_DBUF)
+				return rx_bad(s, "history");
+		}
+		if (s->proto >= 31)
+			at += k;
+		len -= k;
+	}
+	z->dpos = z->dlen = 0;
+	return 0;
 }
 
 int

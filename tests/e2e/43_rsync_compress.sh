@@ -2,7 +2,8 @@
 # rsync -z against cofferd: the compressed token stream ("zlibx") both
 # ways, negotiated (-z) and chosen (--compress-choice=zlibx), whole files
 # and delta re-syncs; the data really travels compressed (--stats); the
-# old "zlib" variant is refused with one line.
+# old "zlib" variant (rsync before 3.2) with matched data in the history,
+# both ways, both protocols; other algorithms refused with one line.
 . tests/lib/lib.sh
 . tests/e2e/e2e_lib.inc
 
@@ -140,17 +141,111 @@ EOF
 )"
 eq "--protocol=31 -z: identical" "$(sums "$D/z31")" "$(sums "$L/z")"
 
-# -- the old "zlib" is refused with one line, changing nothing ----------------
-out=$(rs -a --compress-choice=zlib "$L/z/" "$H:zo/" 2>&1)
-contains "--compress-choice=zlib is refused with one line" "$out" \
-	"compression \"zlib\" (--old-compress, --compress-choice=zlib) is not supported by this server"
-out=$(rs -a --old-compress "$H:z/" "$D/zo/" 2>&1)
-contains "--old-compress download is refused" "$out" \
-	"is not supported by this server; use -z or --compress-choice=zlibx"
-check_fail "the refusals created nothing" test -e "$A/zo"
+# -- the old "zlib" (rsync before 3.2, --old-compress, --compress-choice=zlib):
+# matched blocks enter both histories, so text edited in places (literal
+# data right after matched blocks, compressed against them) must come out
+# exact both ways; blocks over 64 KiB (-B) are seen in pieces, the
+# protocol-30 way and the 31 way.
+mkdir -p "$L/zo"
+cp "$L/z/text" "$L/zo/text"
+head -c 3M /dev/urandom >"$L/zo/random"
+check "zlib upload" rs -a --compress-choice=zlib "$L/zo/" "$H:zo/"
+eq "zlib upload: every file is right" "$(sums "$A/zo")" "$(sums "$L/zo")"
+contains "zlib: logged" "$(cat "$T/cofferd.log")" "live, zlib"
+for off in 20000 900000 2000000 3500000; do
+	printf 'EDIT at %s, line of a very compressible text' "$off" |
+		dd of="$L/zo/text" bs=1 seek="$off" conv=notrunc 2>/dev/null
+done
+printf 'EDIT' | dd of="$L/zo/random" bs=1 seek=1000000 conv=notrunc \
+	2>/dev/null
+touch -d '2023-06-06 06:06:06' "$L/zo/text" "$L/zo/random"
+out=$(rs -a --compress-choice=zlib --stats "$L/zo/" "$H:zo/" 2>&1)
+eq "zlib delta upload: exit 0" "$?" 0
+lit=$(echo "$out" | literal)
+check "zlib delta upload: a delta ($lit)" test "${lit:-99999999}" -lt 262144
+eq "zlib delta upload: every file is right" "$(sums "$A/zo")" \
+	"$(sums "$L/zo")"
+cp -r "$L/zo" "$D/zo"
+for off in 100 1500000 3000000; do
+	printf 'SERVER EDIT at %s, line of a very compressible text' "$off" |
+		dd of="$A/zo/text" bs=1 seek="$off" conv=notrunc 2>/dev/null
+done
+touch -d '2024-06-06 06:06:06' "$A/zo/text"
+out=$(rs -a --old-compress --stats "$H:zo/" "$D/zo/" 2>&1)
+eq "zlib (--old-compress) delta download: exit 0" "$?" 0
+lit=$(echo "$out" | literal)
+check "zlib delta download: a delta ($lit)" test "${lit:-99999999}" -lt 262144
+eq "zlib delta download: every file is right" "$(sums "$D/zo")" \
+	"$(sums "$A/zo")"
+for p in 30 31; do
+	printf 'BIG BLOCK EDIT %s' "$p" | dd of="$L/zo/text" bs=1 \
+		seek=$((p * 10000)) conv=notrunc 2>/dev/null
+	touch -d "2023-07-0${p#3} 07:07:07" "$L/zo/text"
+	check "zlib, protocol $p, 100000-byte blocks: upload" rs -a \
+		--protocol=$p --compress-choice=zlib -B 100000 -I "$L/zo/" \
+		"$H:zo$p/"
+	check "zlib, protocol $p, 100000-byte blocks: delta upload" rs -a \
+		--protocol=$p --compress-choice=zlib -B 100000 -I "$L/zo/" \
+		"$H:zo$p/"
+	eq "zlib, protocol $p: right on disk" "$(sums "$A/zo$p")" \
+		"$(sums "$L/zo")"
+	printf 'X' | dd of="$A/zo$p/text" bs=1 seek=777 conv=notrunc \
+		2>/dev/null
+	cp -r "$L/zo" "$D/zo$p"
+	check "zlib, protocol $p, 100000-byte blocks: delta download" rs -a \
+		--protocol=$p --compress-choice=zlib -B 100000 -I "$H:zo$p/" \
+		"$D/zo$p/"
+	eq "zlib, protocol $p: right locally" "$(sums "$D/zo$p")" \
+		"$(sums "$A/zo$p")"
+done
+# Literal data right after a matched 100000-byte block that repeats the
+# block's tail: it is compressed against the history, so both sides must
+# have put the same pieces of that block into it (protocol 30 repeats the
+# first piece, 31 does not).
+# Within deflate's 32 KiB window: protocol 31 has the block's tail there,
+# protocol 30 the first piece's bytes 1697..34465 again.
+/usr/bin/python3 - "$T/zb" <<'PY'
+import os, sys
+r = [os.urandom(100000) for _ in range(4)]
+open(sys.argv[1] + ".old", "wb").write(b"".join(r))
+open(sys.argv[1] + ".new31", "wb").write(
+    r[0] + r[1] + r[1][70000:] + os.urandom(70000) + r[3])
+open(sys.argv[1] + ".new30", "wb").write(
+    r[0] + r[1] + r[1][5000:30000] + os.urandom(75000) + r[3])
+PY
+for p in 30 31; do
+	mkdir -p "$L/zb$p"
+	cp "$T/zb.old" "$L/zb$p/f"
+	check "zlib, protocol $p: big blocks, first copy" rs -a \
+		--protocol=$p --compress-choice=zlib -B 100000 "$L/zb$p/" \
+		"$H:zb$p/"
+	cp "$T/zb.new$p" "$L/zb$p/f"
+	touch -d '2023-08-08 08:08:08' "$L/zb$p/f"
+	out=$(rs -a --protocol=$p --compress-choice=zlib -B 100000 --stats \
+		"$L/zb$p/" "$H:zb$p/" 2>&1)
+	eq "zlib, protocol $p: literal data against the history, exit 0" \
+		"$?" 0
+	lit=$(echo "$out" | literal)
+	check "zlib, protocol $p: right the first time, no resend ($lit)" \
+		test "${lit:-99999999}" -lt 200000
+	eq "zlib, protocol $p: the file on disk is right" \
+		"$(sha "$A/zb$p/f")" "$(sha "$T/zb.new$p")"
+	cp "$T/zb.old" "$D/zb$p"
+	touch -d '2021-01-01 01:01:01' "$D/zb$p"
+	out=$(rs -a --protocol=$p --compress-choice=zlib -B 100000 \
+		"$H:zb$p/f" "$D/zb$p" 2>&1)
+	eq "zlib, protocol $p: download against the history, exit 0" \
+		"$?" 0
+	eq "zlib, protocol $p: the local file is right" "$(sha "$D/zb$p")" \
+		"$(sha "$T/zb.new$p")"
+done
 out=$(RSYNC_COMPRESS_LIST=zlib rs -az "$L/z/" "$H:zn/" 2>&1)
-check_fail "a client offering only zlib fails" test $? = 0
-echo "# only-zlib client: $out" | head -3
+eq "a client offering only zlib gets zlib" "$?" 0
+eq "only-zlib client: every file is right" "$(sums "$A/zn")" "$(sums "$L/z")"
+out=$(rs -a --compress-choice=zstd "$L/z/" "$H:zs/" 2>&1)
+contains "--compress-choice=zstd is refused with one line" "$out" \
+	'compression "zstd" is not supported by this server'
+check_fail "the refusal created nothing" test -e "$A/zs"
 
 check_log_clean
 done_testing
