@@ -50,6 +50,34 @@ struct fs_dir {
 	struct stat st;
 };
 
+/* 1 if path's ".." components climb above where it starts (a client
+ * reaching out of its folder; openat2 keeps it inside). */
+static int
+climbs(const char *path)
+{
+	const char *p = path, *e;
+	long depth = 0;
+
+	if (strstr(path, "..") == NULL)
+		return 0;
+	while (*p != '\0') {
+		while (*p == '/')
+			p++;
+		if (*p == '\0')
+			break;
+		e = strchr(p, '/');
+		if (e == NULL)
+			e = p + strlen(p);
+		if (e - p == 2 && p[0] == '.' && p[1] == '.') {
+			if (--depth < 0)
+				return 1;
+		} else if (!(e - p == 1 && p[0] == '.'))
+			depth++;
+		p = e;
+	}
+	return 0;
+}
+
 static int
 resolve(struct fs *fs, const char *path, int flags, mode_t mode, int *out)
 {
@@ -58,6 +86,9 @@ resolve(struct fs *fs, const char *path, int flags, mode_t mode, int *out)
 
 	if (*path == '\0')
 		path = ".";
+	if (climbs(path))
+		log_info("refused outside root: \"%.200s\" climbs above the "
+		    "account's folder (resolved inside it)", path);
 	memset(&how, 0, sizeof(how));
 	how.flags = (uint64_t)(flags | O_CLOEXEC);
 	how.mode = (flags & O_CREAT) ? mode : 0;

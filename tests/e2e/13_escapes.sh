@@ -271,5 +271,7 @@ if [ -c "$A/zero" ]; then
 fi
 
 check_canary "the canary folder is still unchanged"
+check_log "an escape attempt with .. is logged as a refusal" \
+	'refused outside root: ".*" climbs above the account.s folder'
 check_log_clean
 done_testing
