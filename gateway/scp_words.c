@@ -410,8 +410,13 @@ add_path(struct glob *g)
 static int
 append(struct glob *g, size_t at, const char *s, size_t len)
 {
-	if (at > 0 && g->path[at - 1] != '/')
+	if (at > SCP_PATH_MAX)
+		return COF_ELIMIT;
+	if (at > 0 && g->path[at - 1] != '/') {
+		if (at == SCP_PATH_MAX)
+			return COF_ELIMIT;
 		g->path[at++] = '/';
+	}
 	if (len > SCP_PATH_MAX - at)
 		return COF_ELIMIT;
 	memcpy(g->path + at, s, len);
