@@ -2,7 +2,8 @@
  * sandbox.h — the second wall: before the key exchange a connection's
  * process drops to the service user; after login it restricts itself
  * with Landlock to its account's folder (read-only rights for read-only
- * accounts), no TCP, no signals to other processes.  The fs layer's openat2 confinement is the first wall.
+ * accounts), no TCP, no signals to other processes.  The fs layer's
+ * openat2 confinement is the first wall.
  */
 #ifndef COFFER_SANDBOX_H
 #define COFFER_SANDBOX_H

@@ -9,7 +9,8 @@
  * interposes them for libssh: on the one attached descriptor, recv()
  * reads up to SOCKBUF_CAP bytes from the kernel at once and hands them
  * out as asked, and poll() reports that descriptor readable while bytes
- * are held (without a system call when it is the only one asked about).
+ * are held (asking the kernel about the other descriptors and events
+ * only every SOCKBUF_ASK_EVERY-th time).
  * Every other descriptor and every other flag goes straight to libc.
  * Bytes are only ever delivered in order and exactly once; EOF and
  * errors are delivered once the held bytes are gone.

@@ -801,7 +801,7 @@ handshake(struct sess *s)
 
 	/* Both lists go out before either is read; each choice is the
 	 * first of the client's list that we speak (what the client
-	 * computes too).  -z without negotiation means the old "zlib". */
+	 * computes too). */
 	s->csum = CSUM_MD5;
 	csum_neg = negotiate && s->o.csum_choice == 0;
 	zneg = s->o.compress == COMPRESS_NEGOTIATE && negotiate;

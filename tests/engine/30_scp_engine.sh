@@ -272,20 +272,21 @@ check "… same tree" diff -r "$L/t" "$T/back"
 eq "… mtime kept" "$(stat -c %Y "$T/back/x/y/f")" \
 	"$(stat -c %Y "$L/t/x/y/f")"
 
-# A glob whose expansion passes SCP_PATH_MAX: refused, no overflow (the
-# sanitizer build would report a heap overflow here).
-d="$R/deep"
+# A glob whose expansion fills the path buffer exactly (16 names of 250
+# bytes, their 15 slashes, "/" and 80 more: 4096) before one more name is
+# appended: refused, no overflow (without the bound on the separator the
+# sanitizer build reports a heap overflow here).
+G="$T/globroot"
+d="$G"
 pat=""
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do
-	n=$(printf "%0250d" "$i")
-	d="$d/$n"
+	d="$d/$(printf "%0250d" "$i")"
 	pat="$pat*/"
 done
-mkdir -p "$d/$(printf 'x%.0s' $(seq 1 80))" 2>/dev/null ||
-	mkdir -p "$d"
+x80=$(printf 'x%.0s' $(seq 1 80))
+mkdir -p "$d/$x80"
 long=$(printf 'Y%.0s' $(seq 1 3000))
-head -c 4096 /dev/zero | "$E" "$R" \
-	"scp -f deep/$pat$(printf 'x%.0s' $(seq 1 80))/$long" \
+head -c 4096 /dev/zero | "$E" "$G" "scp -f $pat$x80/$long" \
 	>"$T/out" 2>"$T/err"
 RC=$?
 check "a glob longer than a path is refused, the engine lives" \
