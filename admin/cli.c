@@ -212,8 +212,9 @@ cli_open(struct cli *c)
 		    cli_strerror(rc));
 		goto out;
 	}
-	if (!existed) {
-		/* A new ledger knows nothing yet: fill it from disk. */
+	if (!existed || !ledger_filled(c->lg)) {
+		/* A new ledger (or one made anew after an upgrade) knows
+		 * nothing yet: fill it from disk. */
 		if (cli_sync(c) != CLI_OK)
 			goto out;
 		if ((rc = ledger_rescan(c->lg, c->info.root, NULL)) != 0) {

@@ -14,6 +14,7 @@
  */
 #include "folder.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -215,4 +216,168 @@ folder_contains(const char *a, const char *b)
 		return b[0] == '/';
 	la = strlen(a);
 	return strncmp(a, b, la) == 0 && (b[la] == '\0' || b[la] == '/');
+}
+
+/*
+ * One directory on the walk's stack: its identity (to check the climb
+ * back through "..") and the names of its subdirectories not yet walked,
+ * packed one after another, NUL-terminated.
+ */
+struct walk_level {
+	dev_t dev;
+	ino_t ino;
+	char *names;  /* malloc'd */
+	size_t len;   /* bytes used in names */
+	size_t next;  /* offset of the next name to walk */
+};
+
+/*
+ * Reads the directory fd (not consumed): adds its regular files' sizes to
+ * *sum and fills lv with its identity and its subdirectories.
+ */
+static int
+walk_read(int fd, struct walk_level *lv, uint64_t *sum)
+{
+	struct dirent *de;
+	struct stat st;
+	size_t cap = 0;
+	DIR *d;
+	int dfd, rc = 0;
+
+	memset(lv, 0, sizeof(*lv));
+	if (fstat(fd, &st) != 0)
+		return COF_EIO;
+	lv->dev = st.st_dev;
+	lv->ino = st.st_ino;
+	/* A descriptor of its own: readdir moves the offset. */
+	if ((dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return COF_EIO;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return COF_EIO;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n;
+
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+			continue; /* vanished meanwhile */
+		if (S_ISREG(st.st_mode)) {
+			*sum += (uint64_t)st.st_size;
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue;
+		n = strlen(de->d_name) + 1;
+		if (lv->len + n > cap) {
+			size_t ncap = cap == 0 ? 256 : cap * 2;
+			char *p;
+
+			while (ncap < lv->len + n)
+				ncap *= 2;
+			if ((p = realloc(lv->names, ncap)) == NULL) {
+				rc = COF_ENOMEM;
+				break;
+			}
+			lv->names = p;
+			cap = ncap;
+		}
+		memcpy(lv->names + lv->len, de->d_name, n);
+		lv->len += n;
+	}
+	closedir(d);
+	if (rc != 0) {
+		free(lv->names);
+		lv->names = NULL;
+	}
+	return rc;
+}
+
+/* One walk; COF_EBUSY if a climb back did not land where it started. */
+static int
+walk_once(int top, uint64_t *out)
+{
+	struct walk_level *stack = NULL;
+	size_t depth = 0, cap = 0;
+	uint64_t sum = 0;
+	int cur, rc;
+
+	if ((cur = openat(top, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return COF_EIO;
+	for (;;) {
+		struct walk_level *lv;
+
+		if (depth == cap) {
+			size_t ncap = cap == 0 ? 16 : cap * 2;
+			struct walk_level *p;
+
+			if ((p = realloc(stack, ncap * sizeof(*p))) == NULL) {
+				rc = COF_ENOMEM;
+				goto out;
+			}
+			stack = p;
+			cap = ncap;
+		}
+		if ((rc = walk_read(cur, &stack[depth], &sum)) != 0)
+			goto out;
+		depth++;
+		/* Down into the next subdirectory left, climbing as needed. */
+		for (;;) {
+			struct stat st;
+			int next;
+
+			lv = &stack[depth - 1];
+			if (lv->next < lv->len) {
+				const char *name = lv->names + lv->next;
+
+				lv->next += strlen(name) + 1;
+				next = openat(cur, name, O_RDONLY |
+				    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (next < 0)
+					continue; /* vanished or replaced */
+				close(cur);
+				cur = next;
+				break;
+			}
+			free(lv->names);
+			depth--;
+			if (depth == 0) {
+				*out = sum;
+				rc = 0;
+				goto out;
+			}
+			next = openat(cur, "..", O_RDONLY | O_DIRECTORY |
+			    O_CLOEXEC);
+			if (next < 0) {
+				rc = COF_EBUSY;
+				goto out;
+			}
+			close(cur);
+			cur = next;
+			if (fstat(cur, &st) != 0 ||
+			    st.st_dev != stack[depth - 1].dev ||
+			    st.st_ino != stack[depth - 1].ino) {
+				rc = COF_EBUSY; /* moved under the walk */
+				goto out;
+			}
+		}
+	}
+out:
+	while (depth > 0)
+		free(stack[--depth].names);
+	free(stack);
+	close(cur);
+	return rc;
+}
+
+int
+folder_tree_bytes(int dirfd, uint64_t *sum)
+{
+	int tries, rc = COF_EBUSY;
+
+	for (tries = 0; tries < 3 && rc == COF_EBUSY; tries++)
+		rc = walk_once(dirfd, sum);
+	return rc;
 }

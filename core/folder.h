@@ -12,6 +12,8 @@
 #ifndef COFFER_FOLDER_H
 #define COFFER_FOLDER_H
 
+#include <stdint.h>
+
 #define FOLDER_MAX_LEN 200
 
 /* *out: malloc'd normal form.  COF_EINVAL on a bad path ("..", too long). */
@@ -28,5 +30,16 @@ int folder_open(const char *root, const char *folder, int create, int *fd);
 
 /* 1 if folder a contains folder b (a == b counts), on normal forms. */
 int folder_contains(const char *a, const char *b);
+
+/*
+ * Usage of the tree beneath the directory dirfd (not consumed): the sum
+ * of st_size of the regular files in it, at any depth.  Symlinks are not
+ * followed, other file systems are counted like the rest.  The walk holds
+ * two file descriptors whatever the depth (it climbs back with ".." and
+ * checks it lands where it came from), so a tree of any depth is counted.
+ * Returns 0, COF_EBUSY when directories were moved under the walk three
+ * times in a row (the count would be wrong), COF_ENOMEM or COF_EIO.
+ */
+int folder_tree_bytes(int dirfd, uint64_t *sum);
 
 #endif

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,9 @@
 #include "log.h"
 
 #define LEDGER_MAGIC 0x43464c47u /* "CFLG" */
-#define LEDGER_VERSION 1
-#define SCAN_MAX_DEPTH 512
+#define LEDGER_VERSION 2
+#define LEDGER_PROCS 4096
+#define DRAIN_MAX_MS 60000 /* see drain() */
 #define LOCK_SLICE_NS 50000000L /* 50 ms: see lock() */
 
 struct ledger_row {
@@ -30,6 +32,21 @@ struct ledger_row {
 	uint64_t limit; /* 0 = none */
 	uint32_t gen;   /* bumped whenever the slot is freed or reused */
 	uint32_t in_use;
+	int32_t frozen; /* pid counting it from disk or moving bytes out of
+			 * it (see ledger_freeze), 0 if none */
+	uint32_t pad;
+};
+
+/*
+ * One process that mutates the tree.  Each is single-threaded, so it has
+ * at most one mutation in flight: busy from ledger_begin to ledger_end.
+ * busy and seq are written by their owner alone (busy without the lock).
+ */
+struct ledger_proc {
+	int32_t pid;   /* 0: free; a dead pid's slot is taken over */
+	uint32_t busy; /* a mutation is between ledger_begin and ledger_end */
+	uint32_t seq;  /* bumped at every ledger_begin */
+	uint32_t pad;
 };
 
 struct ledger_file {
@@ -39,13 +56,19 @@ struct ledger_file {
 	uint32_t pad;
 	pthread_mutex_t mu; /* process-shared, robust */
 	uint32_t tgen;      /* bumped whenever a row is added or dropped */
-	char pad2[124];
+	uint32_t mgen;      /* bumped by every move between folders */
+	uint32_t epoch;     /* bumped whenever a row's used is set from disk */
+	uint32_t filled;    /* 1 once every row was counted from disk */
+	char pad2[112];
 	struct ledger_row rows[LEDGER_SLOTS];
+	struct ledger_proc procs[LEDGER_PROCS];
 };
 
 struct ledger {
 	struct ledger_file *f;
 	size_t len;
+	pid_t pid; /* the process that owns pslot (a fork must not use it) */
+	int pslot; /* this process's entry in procs[], -1 before the first */
 };
 
 char *
@@ -97,8 +120,144 @@ unlock(struct ledger *lg)
 	pthread_mutex_unlock(&lg->f->mu);
 }
 
+/* ---- processes in flight and frozen folders -------------------------- */
+
+/* 0 only if pid is known to be gone (a live pid of another user: alive). */
 static int
-create_file(const char *path)
+alive(int32_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+static void
+nap(unsigned long ms)
+{
+	struct timespec t = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/* This process's entry in procs[], taken on first use.  Lock held. */
+static int
+proc_slot_locked(struct ledger *lg)
+{
+	struct ledger_proc *pr = lg->f->procs;
+	pid_t me = getpid();
+	int i;
+
+	if (lg->pslot >= 0 && lg->pid == me && pr[lg->pslot].pid == me)
+		return lg->pslot;
+	for (i = 0; i < LEDGER_PROCS && pr[i].pid != 0; i++)
+		;
+	if (i == LEDGER_PROCS) /* full: take over a dead process's entry */
+		for (i = 0; i < LEDGER_PROCS && alive(pr[i].pid); i++)
+			;
+	if (i == LEDGER_PROCS)
+		return -1;
+	pr[i].pid = me;
+	__atomic_store_n(&pr[i].busy, 0, __ATOMIC_RELEASE);
+	lg->pid = me;
+	lg->pslot = i;
+	return i;
+}
+
+/*
+ * The pid, other than this process, that has frozen a row of a or b (0 if
+ * none).  A freezer found dead has its rows thawed.  Lock held.
+ */
+static int32_t
+frozen_by_other(struct ledger *lg, const struct ledger_set *a,
+    const struct ledger_set *b, int check_alive)
+{
+	const struct ledger_set *sets[2] = { a, b };
+	struct ledger_file *f = lg->f;
+	pid_t me = getpid();
+	uint32_t i, k;
+	int r;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; sets[k] != NULL && i < sets[k]->n; i++) {
+			int32_t pid = f->rows[sets[k]->slot[i]].frozen;
+
+			if (pid == 0 || pid == me)
+				continue;
+			if (!check_alive || alive(pid))
+				return pid;
+			for (r = 0; r < LEDGER_SLOTS; r++)
+				if (f->rows[r].frozen == pid)
+					f->rows[r].frozen = 0;
+			log_warn("ledger: thawed folders left frozen by dead "
+			    "process %ld", (long)pid);
+		}
+	return 0;
+}
+
+/*
+ * Entries busy at the moment of the call (other than this process's):
+ * *snap (malloc'd) gets their slot and seq, two uint32_t each.  Lock held.
+ */
+static int
+snapshot_locked(struct ledger *lg, uint32_t **snap, size_t *n)
+{
+	struct ledger_proc *pr = lg->f->procs;
+	pid_t me = getpid();
+	size_t k = 0;
+	uint32_t i, *s;
+
+	if ((s = malloc(2 * LEDGER_PROCS * sizeof(*s))) == NULL)
+		return COF_ENOMEM;
+	for (i = 0; i < LEDGER_PROCS; i++)
+		if (pr[i].pid != 0 && pr[i].pid != me &&
+		    __atomic_load_n(&pr[i].busy, __ATOMIC_ACQUIRE)) {
+			s[2 * k] = i;
+			s[2 * k + 1] = pr[i].seq;
+			k++;
+		}
+	*snap = s;
+	*n = k;
+	return 0;
+}
+
+/*
+ * Waits until every mutation of the snapshot has ended (ledger_end, a new
+ * ledger_begin, or its process gone).  A process that stays busy for
+ * DRAIN_MAX_MS (a pid reused by a stranger, a hung disk) is logged and
+ * passed over.
+ */
+static void
+drain(struct ledger *lg, const uint32_t *snap, size_t n)
+{
+	struct ledger_proc *pr = lg->f->procs;
+	unsigned long waited = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct ledger_proc *p = &pr[snap[2 * i]];
+
+		while (__atomic_load_n(&p->busy, __ATOMIC_ACQUIRE) &&
+		    __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE) ==
+			snap[2 * i + 1]) {
+			if (waited % 100 == 99 && !alive(p->pid))
+				break;
+			if (waited >= DRAIN_MAX_MS) {
+				log_warn("ledger: process %ld busy for %d s, "
+				    "counting without waiting for it",
+				    (long)p->pid, DRAIN_MAX_MS / 1000);
+				break;
+			}
+			nap(1);
+			waited++;
+		}
+	}
+}
+
+/*
+ * Makes a fresh ledger file at path, tracking only "/".  replace != 0
+ * puts it in place of whatever is there (a file of another version);
+ * else a file another process created first is kept.
+ */
+static int
+create_file(const char *path, int replace)
 {
 	char tmp[4200];
 	struct ledger_file *f;
@@ -132,7 +291,8 @@ create_file(const char *path)
 	}
 	munmap(f, sizeof(*f));
 	/* link(2) fails if another process created it first: fine. */
-	if (link(tmp, path) != 0 && errno != EEXIST)
+	if (replace ? rename(tmp, path) != 0 :
+	    link(tmp, path) != 0 && errno != EEXIST)
 		goto out;
 	rc = 0;
 out:
@@ -141,50 +301,72 @@ out:
 	return rc;
 }
 
+/* 1 if fd holds a ledger of this version; it is mapped into *out then. */
+static int
+map_file(int fd, struct ledger_file **out)
+{
+	struct ledger_file *p;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size != sizeof(struct ledger_file))
+		return 0;
+	p = mmap(NULL, sizeof(*p), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 0;
+	if (p->magic != LEDGER_MAGIC || p->version != LEDGER_VERSION ||
+	    p->nslots != LEDGER_SLOTS) {
+		munmap(p, sizeof(*p));
+		return 0;
+	}
+	*out = p;
+	return 1;
+}
+
 int
 ledger_open(const char *path, int create, struct ledger **out)
 {
-	struct ledger *lg = NULL;
-	struct stat st;
-	void *p;
-	int fd = -1, rc;
+	struct ledger_file *p = NULL;
+	struct ledger *lg;
+	int fd, rc;
 
 	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT && create) {
-		if ((rc = create_file(path)) != 0)
+		if ((rc = create_file(path, 0)) != 0)
 			return rc;
 		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	}
 	if (fd < 0)
 		return errno == ENOENT ? COF_ENOENT : COF_EIO;
-	rc = COF_EINVAL;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size != sizeof(struct ledger_file))
-		goto out;
-	p = mmap(NULL, sizeof(struct ledger_file), PROT_READ | PROT_WRITE,
-	    MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		rc = COF_EIO;
-		goto out;
+	if (!map_file(fd, &p) && create) {
+		/* Another version's ledger (an upgrade) or a damaged one:
+		 * its figures are derived data, made again from disk. */
+		log_warn("ledger %s: not this version's, made anew", path);
+		close(fd);
+		if ((rc = create_file(path, 1)) != 0)
+			return rc;
+		if ((fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW)) < 0)
+			return COF_EIO;
+		map_file(fd, &p);
 	}
-	if (((struct ledger_file *)p)->magic != LEDGER_MAGIC ||
-	    ((struct ledger_file *)p)->version != LEDGER_VERSION ||
-	    ((struct ledger_file *)p)->nslots != LEDGER_SLOTS) {
-		munmap(p, sizeof(struct ledger_file));
-		goto out;
-	}
-	rc = COF_ENOMEM;
+	close(fd);
+	if (p == NULL)
+		return COF_EINVAL;
 	if ((lg = calloc(1, sizeof(*lg))) == NULL) {
-		munmap(p, sizeof(struct ledger_file));
-		goto out;
+		munmap(p, sizeof(*p));
+		return COF_ENOMEM;
 	}
 	lg->f = p;
-	lg->len = sizeof(struct ledger_file);
+	lg->len = sizeof(*p);
+	lg->pslot = -1;
 	*out = lg;
-	rc = 0;
-out:
-	close(fd);
-	return rc;
+	return 0;
+}
+
+int
+ledger_filled(struct ledger *lg)
+{
+	return lg->f->filled != 0;
 }
 
 void
@@ -192,46 +374,13 @@ ledger_close(struct ledger *lg)
 {
 	if (lg == NULL)
 		return;
+	if (lg->pslot >= 0 && lg->pid == getpid() && lock(lg) == 0) {
+		if (lg->f->procs[lg->pslot].pid == lg->pid)
+			lg->f->procs[lg->pslot].pid = 0;
+		unlock(lg);
+	}
 	munmap(lg->f, lg->len);
 	free(lg);
-}
-
-/* Bytes of regular files beneath dirfd (consumed). */
-static int
-scan_dir(int fd, int depth, uint64_t *sum)
-{
-	DIR *d;
-	struct dirent *de;
-	int rc = 0;
-
-	if (depth > SCAN_MAX_DEPTH) {
-		close(fd);
-		return COF_ELIMIT;
-	}
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return COF_EIO;
-	}
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
-			continue; /* vanished meanwhile */
-		if (S_ISREG(st.st_mode)) {
-			*sum += (uint64_t)st.st_size;
-		} else if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd(d), de->d_name,
-			    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub >= 0 && (rc = scan_dir(sub, depth + 1, sum)))
-				break;
-		}
-	}
-	closedir(d);
-	return rc;
 }
 
 static int
@@ -242,7 +391,9 @@ scan_folder(const char *root, const char *folder, uint64_t *used)
 
 	if ((rc = folder_open(root, folder, 0, &fd)) != 0)
 		return rc == COF_ENOENT ? (*used = 0, 0) : rc;
-	if ((rc = scan_dir(fd, 0, &sum)) != 0)
+	rc = folder_tree_bytes(fd, &sum);
+	close(fd);
+	if (rc != 0)
 		return rc;
 	*used = sum;
 	return 0;
@@ -266,14 +417,97 @@ limit_for(const char *folder, uint64_t store_size,
 	uint64_t lim = 0;
 	size_t i;
 
+	/* "/" has the store's size, and the quota of any sub-account bound
+	 * to "/" too: the main account's limit is the pool. */
 	if (strcmp(folder, "/") == 0)
-		return store_size;
+		lim = store_size;
 	for (i = 0; i < n; i++)
 		if (!accts[i]->is_main && accts[i]->quota != 0 &&
 		    strcmp(accts[i]->folder, folder) == 0 &&
 		    (lim == 0 || accts[i]->quota < lim))
 			lim = accts[i]->quota;
 	return lim;
+}
+
+/* Thaws every row this process froze.  Lock held. */
+static void
+thaw_locked(struct ledger_file *f)
+{
+	pid_t me = getpid();
+	int r;
+
+	for (r = 0; r < LEDGER_SLOTS; r++)
+		if (f->rows[r].frozen == me)
+			f->rows[r].frozen = 0;
+}
+
+/*
+ * Counts row r from disk, exactly: the row (and "/" too when with_root,
+ * for a row newly tracked, whose scan must not race a move between
+ * folders) is frozen, mutations in flight are waited for, the tree is
+ * walked, and the count replaces used.  Meanwhile writes beneath the row
+ * wait in ledger_begin.
+ */
+static int
+count_row(struct ledger *lg, const char *root, int r, int with_root)
+{
+	struct ledger_file *f = lg->f;
+	char fo[sizeof(f->rows[0].folder)];
+	unsigned long waited;
+	uint32_t gen, *snap = NULL;
+	uint64_t used = 0;
+	size_t n = 0;
+	pid_t me = getpid();
+	int rc;
+
+	for (waited = 0;; waited++) {
+		int32_t by;
+
+		if ((rc = lock(lg)) != 0)
+			return rc;
+		if (!f->rows[r].in_use) {
+			unlock(lg);
+			return 0;
+		}
+		by = f->rows[r].frozen != 0 && f->rows[r].frozen != me ?
+		    f->rows[r].frozen : with_root && f->rows[0].frozen != 0 &&
+		    f->rows[0].frozen != me ? f->rows[0].frozen : 0;
+		if (by == 0)
+			break;
+		if (waited % 200 == 199 && !alive(by)) {
+			int k;
+
+			for (k = 0; k < LEDGER_SLOTS; k++)
+				if (f->rows[k].frozen == by)
+					f->rows[k].frozen = 0;
+		}
+		unlock(lg);
+		nap(waited < 20 ? 1 : 5);
+	}
+	f->rows[r].frozen = me;
+	if (with_root)
+		f->rows[0].frozen = me;
+	memcpy(fo, f->rows[r].folder, sizeof(fo));
+	gen = f->rows[r].gen;
+	rc = snapshot_locked(lg, &snap, &n);
+	if (rc != 0) {
+		thaw_locked(f);
+		unlock(lg);
+		return rc;
+	}
+	unlock(lg);
+	drain(lg, snap, n);
+	free(snap);
+	rc = scan_folder(root, fo, &used);
+	if (lock(lg) != 0)
+		return COF_EIO;
+	if (rc == 0 && f->rows[r].in_use && f->rows[r].gen == gen) {
+		f->rows[r].used = used;
+		f->epoch++;
+	}
+	thaw_locked(f);
+	unlock(lg);
+	return rc;
 }
 
 int
@@ -284,36 +518,37 @@ ledger_sync(struct ledger *lg, const char *root, uint64_t store_size,
 	size_t i;
 	int r, rc;
 
-	/* Scan folders not yet tracked outside the lock (can be slow). */
+	/*
+	 * A folder not yet tracked gets a row, then is counted from disk
+	 * (count_row: writes beneath it wait for the count, so none is
+	 * lost or counted twice).
+	 */
 	for (i = 0; i < n; i++) {
-		uint64_t used = 0;
 		const char *fo = accts[i]->folder;
 
 		if ((rc = lock(lg)) != 0)
 			return rc;
-		r = find_row(f, fo);
-		unlock(lg);
-		if (r >= 0)
+		if (find_row(f, fo) >= 0) {
+			unlock(lg);
 			continue;
-		if ((rc = scan_folder(root, fo, &used)) != 0)
-			return rc;
-		if ((rc = lock(lg)) != 0)
-			return rc;
-		if (find_row(f, fo) < 0) {
-			for (r = 1; r < LEDGER_SLOTS && f->rows[r].in_use; r++)
-				;
-			if (r == LEDGER_SLOTS) {
-				unlock(lg);
-				return COF_ELIMIT;
-			}
-			snprintf(f->rows[r].folder, sizeof(f->rows[r].folder),
-			    "%s", fo);
-			f->rows[r].used = used;
-			f->rows[r].gen++;
-			f->rows[r].in_use = 1;
-			f->tgen++;
 		}
+		for (r = 1; r < LEDGER_SLOTS && f->rows[r].in_use; r++)
+			;
+		if (r == LEDGER_SLOTS) {
+			unlock(lg);
+			return COF_ELIMIT;
+		}
+		snprintf(f->rows[r].folder, sizeof(f->rows[r].folder), "%s",
+		    fo);
+		f->rows[r].used = 0;
+		f->rows[r].limit = 0;
+		f->rows[r].frozen = getpid();
+		f->rows[r].gen++;
+		f->rows[r].in_use = 1;
+		f->tgen++;
 		unlock(lg);
+		if ((rc = count_row(lg, root, r, 1)) != 0)
+			return rc;
 	}
 	if ((rc = lock(lg)) != 0)
 		return rc;
@@ -329,6 +564,7 @@ ledger_sync(struct ledger *lg, const char *root, uint64_t store_size,
 			row->in_use = 0;
 			row->gen++;
 			row->folder[0] = '\0';
+			row->frozen = 0;
 			f->tgen++;
 			continue;
 		}
@@ -342,30 +578,19 @@ int
 ledger_rescan(struct ledger *lg, const char *root, const char *folder)
 {
 	struct ledger_file *f = lg->f;
-	int r, rc;
+	int r, rc, want;
 
 	for (r = 0; r < LEDGER_SLOTS; r++) {
-		char fo[sizeof(f->rows[0].folder)];
-		uint64_t used;
-		uint32_t gen;
-
 		if ((rc = lock(lg)) != 0)
 			return rc;
-		if (!f->rows[r].in_use ||
-		    (folder != NULL && !folder_contains(folder,
-			f->rows[r].folder))) {
-			unlock(lg);
-			continue;
-		}
-		memcpy(fo, f->rows[r].folder, sizeof(fo));
-		gen = f->rows[r].gen;
+		want = f->rows[r].in_use && (folder == NULL ||
+		    folder_contains(folder, f->rows[r].folder));
 		unlock(lg);
-		if ((rc = scan_folder(root, fo, &used)) != 0)
+		if (want && (rc = count_row(lg, root, r, 0)) != 0)
 			return rc;
-		if ((rc = lock(lg)) != 0)
-			return rc;
-		if (f->rows[r].in_use && f->rows[r].gen == gen)
-			f->rows[r].used = used;
+	}
+	if (folder == NULL && (rc = lock(lg)) == 0) {
+		f->filled = 1;
 		unlock(lg);
 	}
 	return 0;
@@ -453,6 +678,113 @@ avail_locked(struct ledger_file *f, const struct ledger_set *s)
 			a = left;
 	}
 	return a;
+}
+
+/*
+ * Waits until no row of a or b (either may be NULL; both refreshed) is
+ * frozen by another process.  Returns with the lock held, or an error
+ * without it.
+ */
+static int
+wait_thawed_locked(struct ledger *lg, struct ledger_set *a,
+    struct ledger_set *b)
+{
+	unsigned long waited;
+	int rc;
+
+	for (waited = 0;; waited++) {
+		if ((rc = lock(lg)) != 0)
+			return rc;
+		if ((a != NULL && (rc = refresh_locked(lg->f, a)) != 0) ||
+		    (b != NULL && (rc = refresh_locked(lg->f, b)) != 0)) {
+			unlock(lg);
+			return rc;
+		}
+		if (frozen_by_other(lg, a, b, waited % 200 == 199) == 0)
+			return 0;
+		unlock(lg);
+		nap(waited < 20 ? 1 : 5);
+	}
+}
+
+int
+ledger_begin(struct ledger *lg, struct ledger_set *a, struct ledger_set *b,
+    uint32_t *mgen)
+{
+	struct ledger_proc *p;
+	int slot, rc;
+
+	if ((rc = wait_thawed_locked(lg, a, b)) != 0)
+		return rc;
+	if ((slot = proc_slot_locked(lg)) < 0) {
+		unlock(lg);
+		log_error("ledger: more than %d processes writing at once",
+		    LEDGER_PROCS);
+		return COF_ELIMIT;
+	}
+	p = &lg->f->procs[slot];
+	__atomic_store_n(&p->seq, p->seq + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&p->busy, 1, __ATOMIC_RELEASE);
+	if (mgen != NULL)
+		*mgen = lg->f->mgen;
+	unlock(lg);
+	return 0;
+}
+
+void
+ledger_end(struct ledger *lg)
+{
+	if (lg != NULL && lg->pslot >= 0)
+		__atomic_store_n(&lg->f->procs[lg->pslot].busy, 0,
+		    __ATOMIC_RELEASE);
+}
+
+int
+ledger_freeze(struct ledger *lg, struct ledger_set *a, struct ledger_set *b)
+{
+	const struct ledger_set *sets[2] = { a, b };
+	uint32_t i, k, *snap = NULL;
+	size_t n = 0;
+	pid_t me = getpid();
+	int rc;
+
+	if ((rc = wait_thawed_locked(lg, a, b)) != 0)
+		return rc;
+	for (k = 0; k < 2; k++)
+		for (i = 0; sets[k] != NULL && i < sets[k]->n; i++)
+			lg->f->rows[sets[k]->slot[i]].frozen = me;
+	if ((rc = snapshot_locked(lg, &snap, &n)) != 0) {
+		thaw_locked(lg->f);
+		unlock(lg);
+		return rc;
+	}
+	unlock(lg);
+	drain(lg, snap, n);
+	free(snap);
+	return 0;
+}
+
+void
+ledger_thaw(struct ledger *lg, int moved)
+{
+	if (lock(lg) != 0)
+		return;
+	thaw_locked(lg->f);
+	if (moved)
+		lg->f->mgen++;
+	unlock(lg);
+}
+
+uint32_t
+ledger_mgen(struct ledger *lg)
+{
+	return __atomic_load_n(&lg->f->mgen, __ATOMIC_ACQUIRE);
+}
+
+uint32_t
+ledger_epoch(struct ledger *lg)
+{
+	return __atomic_load_n(&lg->f->epoch, __ATOMIC_ACQUIRE);
 }
 
 /* used + grow - shrink, saturating at UINT64_MAX and clamped at 0. */

@@ -13,6 +13,18 @@
  * recovered (robust mutex); usage drift after a crash is repaired by
  * ledger_rescan(), which the gateway runs at start.
  *
+ * Exact under concurrency, also while counting from disk: every mutation
+ * of the tree (a write, a truncate, a remove, a link, a rename) is
+ * bracketed by ledger_begin()/ledger_end(), which mark the process busy.
+ * Counting a folder from disk (ledger_rescan, a folder newly tracked)
+ * freezes its row: mutations beneath it wait in ledger_begin, those in
+ * flight are waited for, then the tree is walked, so no write is lost or
+ * counted twice by a count that runs beside it.  A move between folders
+ * under different limits freezes the rows of both sides the same way
+ * (ledger_freeze), and bumps a move generation that open files compare
+ * to learn that they may now lie under other limits.  Busy entries and
+ * frozen rows of dead processes are recognised and passed over.
+ *
  * Usage of a folder = the sum of st_size of the regular files beneath it
  * (every hard link counted where it appears).
  *
@@ -57,9 +69,16 @@ void ledger_close(struct ledger *lg);
 char *ledger_path_for(const char *database);
 
 /*
+ * 1 once a full ledger_rescan() filled it (a new ledger, or one made anew
+ * after an upgrade, knows nothing yet).
+ */
+int ledger_filled(struct ledger *lg);
+
+/*
  * Makes the tracked set match the accounts: "/" with limit store_size and
- * each distinct account folder with its limit.  A folder newly tracked is
- * scanned from disk (root: the store's tree).  Rows for folders no
+ * each distinct account folder with its limit ("/" also gets the quota of
+ * a sub-account bound to "/").  A folder newly tracked is counted from
+ * disk (root: the store's tree) while writes wait.  Rows for folders no
  * account uses any more are dropped.
  */
 int ledger_sync(struct ledger *lg, const char *root, uint64_t store_size,
@@ -67,7 +86,8 @@ int ledger_sync(struct ledger *lg, const char *root, uint64_t store_size,
 
 /*
  * Recomputes used from disk for folder (normal form) and every tracked
- * folder inside it, or for all when folder is NULL.
+ * folder inside it, or for all when folder is NULL.  Writes beneath the
+ * folder being counted wait until its count is in.
  */
 int ledger_rescan(struct ledger *lg, const char *root, const char *folder);
 
@@ -102,6 +122,36 @@ int ledger_move(struct ledger *lg, struct ledger_set *from,
 int ledger_replace(struct ledger *lg, struct ledger_set *from,
     struct ledger_set *to, uint64_t bytes, uint64_t replaced, int undo,
     uint64_t *avail);
+
+/*
+ * Brackets one mutation charged to a and/or b (either may be NULL): waits
+ * while a folder of theirs is frozen, then marks this process busy until
+ * ledger_end().  *mgen (may be NULL) gets the move generation.  Not
+ * nested.  COF_ELIMIT when LEDGER_PROCS processes are already registered.
+ */
+int ledger_begin(struct ledger *lg, struct ledger_set *a,
+    struct ledger_set *b, uint32_t *mgen);
+void ledger_end(struct ledger *lg);
+
+/*
+ * For a move between different sets (a rename across limits): freezes
+ * every folder of a and b, waits for the mutations in flight to end, and
+ * returns; ledger_thaw() ends it, moved != 0 bumping the move generation.
+ * Used instead of ledger_begin/ledger_end, not inside them.
+ */
+int ledger_freeze(struct ledger *lg, struct ledger_set *a,
+    struct ledger_set *b);
+void ledger_thaw(struct ledger *lg, int moved);
+
+/* The move generation now (read it before looking up a set to keep). */
+uint32_t ledger_mgen(struct ledger *lg);
+
+/*
+ * Bumped whenever a folder's figure is set from disk: bytes charged for a
+ * file no longer in the tree (removed while open) before that are no
+ * longer in the figures, so must not be credited back.
+ */
+uint32_t ledger_epoch(struct ledger *lg);
 
 /* Space left for set (min over its folders of limit - used). */
 int ledger_available(struct ledger *lg, struct ledger_set *set,

@@ -43,6 +43,9 @@ struct fs_file {
 	uint64_t nread, nwritten;
 	struct ledger_set set; /* tracked folders containing the file */
 	int have_set;
+	uint32_t mgen;         /* the ledger's move generation set is of */
+	uint64_t orphan;       /* bytes charged while it had no name */
+	uint32_t oepoch;       /* the ledger's epoch those charges are of */
 };
 
 struct fs_dir {
@@ -201,6 +204,89 @@ charge(struct fs *fs, struct ledger_set *set, int64_t delta)
 }
 
 /*
+ * Size changes of one file are serialised across sessions: each takes
+ * this lock (an open file description lock, whole file; a write lock on a
+ * writable fd, a read lock to hold the size still) around "stat, charge,
+ * change", so no two charge from the same stale size.
+ */
+static int
+inode_lock(int fd, int on)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = on ? F_WRLCK : F_UNLCK;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (on && errno == EBADF && fl.l_type == F_WRLCK) {
+			fl.l_type = F_RDLCK; /* a read-only fd */
+			continue;
+		}
+		return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Starts a size change of an open file: its lock, then ledger_begin.  If
+ * a file or folder was moved between limits since f's set was made, the
+ * set is made again from where the file is now.
+ */
+static int
+file_begin(struct fs *fs, struct fs_file *f)
+{
+	uint32_t mgen;
+	int rc, tries;
+
+	if ((rc = inode_lock(f->fd, 1)) != 0)
+		return rc;
+	for (tries = 0;; tries++) {
+		if (ledger_begin(fs->lg, &f->set, NULL, &mgen) != 0) {
+			inode_lock(f->fd, 0);
+			return -EIO;
+		}
+		if (mgen == f->mgen || tries == 4)
+			return 0;
+		ledger_end(fs->lg);
+		f->mgen = mgen;
+		if ((rc = lookup_set(fs, f->fd, NULL, &f->set)) != 0) {
+			inode_lock(f->fd, 0);
+			return rc;
+		}
+	}
+}
+
+static void
+file_end(struct fs *fs, struct fs_file *f)
+{
+	ledger_end(fs->lg);
+	inode_lock(f->fd, 0);
+}
+
+/*
+ * Bytes charged or credited for a file with no name left (removed while
+ * open): given back when it is closed, unless a count from disk (which
+ * does not see it) set the figures since.
+ */
+static void
+orphan_note(struct fs *fs, struct fs_file *f, int64_t delta)
+{
+	uint32_t e = ledger_epoch(fs->lg);
+
+	if (e != f->oepoch) {
+		f->orphan = 0;
+		f->oepoch = e;
+	}
+	if (delta >= 0)
+		f->orphan += (uint64_t)delta;
+	else
+		f->orphan -= (uint64_t)-delta > f->orphan ? f->orphan
+							: (uint64_t)-delta;
+}
+
+/*
  * What a size change of bytes counts for.  Usage is the sum over paths,
  * so a file with n names counts n times (fs_link and fs_rename keep all
  * names of a file under the same limits, so its set is theirs).  A file
@@ -332,6 +418,31 @@ fs_file_path(const struct fs_file *f)
 	return f->path;
 }
 
+/* O_TRUNC of a file just opened, credited. */
+static int
+truncate_open(struct fs *fs, struct fs_file *f)
+{
+	struct stat st;
+	int rc;
+
+	if (f->have_set && (rc = file_begin(fs, f)) != 0)
+		return rc;
+	if (fstat(f->fd, &st) != 0)
+		rc = -errno;
+	else if (st.st_size == 0)
+		rc = 0;
+	else if (ftruncate(f->fd, 0) != 0)
+		rc = -errno;
+	else {
+		rc = 0;
+		if (f->have_set)
+			charge(fs, &f->set, -by_names(&st, st.st_size, 0));
+	}
+	if (f->have_set)
+		file_end(fs, f);
+	return rc;
+}
+
 int
 fs_open(struct fs *fs, const char *path, int flags, mode_t mode,
     struct fs_file **out)
@@ -369,21 +480,16 @@ fs_open(struct fs *fs, const char *path, int flags, mode_t mode,
 		goto out;
 	}
 	if (fs->lg != NULL && writes) {
+		f->mgen = ledger_mgen(fs->lg);
 		if ((rc = lookup_set(fs, fd, NULL, &f->set)) != 0)
 			goto out;
 		f->have_set = 1;
 	}
-	if ((flags & O_TRUNC) && st.st_size > 0) {
-		if (ftruncate(fd, 0) != 0) {
-			rc = -errno;
-			goto out;
-		}
-		if (f->have_set)
-			charge(fs, &f->set, -by_names(&st, st.st_size, 0));
-	}
 	f->fd = fd;
-	f->append = (flags & O_APPEND) != 0;
 	fd = -1;
+	if ((flags & O_TRUNC) && (rc = truncate_open(fs, f)) != 0)
+		goto out;
+	f->append = (flags & O_APPEND) != 0;
 	*out = f;
 	f = NULL;
 	rc = 0;
@@ -391,6 +497,8 @@ out:
 	if (fd >= 0)
 		close(fd);
 	if (f != NULL) {
+		if (f->fd >= 0)
+			close(f->fd);
 		free(f->path);
 		free(f);
 	}
@@ -409,6 +517,17 @@ fs_close(struct fs *fs, struct fs_file *f, uint64_t *nread,
 		*nread = f->nread;
 	if (nwritten != NULL)
 		*nwritten = f->nwritten;
+	if (f->have_set && f->orphan > 0 &&
+	    ledger_begin(fs->lg, &f->set, NULL, NULL) == 0) {
+		struct stat st;
+
+		/* Removed while open: its space comes back now. */
+		if (fstat(f->fd, &st) == 0 && st.st_nlink == 0 &&
+		    ledger_epoch(fs->lg) == f->oepoch)
+			charge(fs, &f->set, -(int64_t)(f->orphan > INT64_MAX ?
+			    INT64_MAX : f->orphan));
+		ledger_end(fs->lg);
+	}
 	if (close(f->fd) != 0)
 		rc = -errno;
 	free(f->path);
@@ -448,15 +567,19 @@ fs_pwrite(struct fs *fs, struct fs_file *f, const void *buf, size_t len,
 		return -EROFS;
 	if (len > INT64_MAX || off > (uint64_t)INT64_MAX - len)
 		return -EFBIG;
-	if (fstat(f->fd, &st) != 0)
-		return -errno;
+	if (f->have_set && (rc = file_begin(fs, f)) != 0)
+		return rc;
+	if (fstat(f->fd, &st) != 0) {
+		rc = -errno;
+		goto out;
+	}
 	end = f->append ? (uint64_t)st.st_size + len : off + len;
 	if (end > (uint64_t)st.st_size)
 		grow = end - (uint64_t)st.st_size;
 	if (grow > 0)
 		cost = by_names(&st, grow, 1);
 	if (cost > 0 && f->have_set && (rc = charge(fs, &f->set, cost)) != 0)
-		return rc;
+		goto out;
 	while (done < len) {
 		ssize_t n = pwrite(f->fd, (const char *)buf + done, len - done,
 		    (off_t)(off + done));
@@ -474,12 +597,21 @@ fs_pwrite(struct fs *fs, struct fs_file *f, const void *buf, size_t len,
 		/* Give back what did not land. */
 		struct stat now;
 		uint64_t landed = 0;
+		int64_t back;
 
 		if (fstat(f->fd, &now) == 0 && now.st_size > st.st_size)
 			landed = (uint64_t)(now.st_size - st.st_size);
-		if (landed < grow)
-			charge(fs, &f->set, -by_names(&st, grow - landed, 1));
+		if (landed < grow) {
+			back = by_names(&st, grow - landed, 1);
+			charge(fs, &f->set, -back);
+			cost -= back;
+		}
 	}
+	if (cost > 0 && f->have_set && st.st_nlink == 0)
+		orphan_note(fs, f, cost);
+out:
+	if (f->have_set)
+		file_end(fs, f);
 	return rc;
 }
 
@@ -495,9 +627,14 @@ fs_fsync(struct fs *fs, struct fs_file *f)
 	return fsync(f->fd) == 0 ? 0 : -errno;
 }
 
-/* Size change of an open regular file, charged or credited. */
+/*
+ * Size change of an open regular file, charged or credited.  The caller
+ * holds the file's lock and is between ledger_begin and ledger_end.  of:
+ * the open file fd belongs to (for a file removed while open), or NULL.
+ */
 static int
-set_size(struct fs *fs, int fd, struct ledger_set *set, uint64_t size)
+set_size(struct fs *fs, int fd, struct ledger_set *set, uint64_t size,
+    struct fs_file *of)
 {
 	struct stat st;
 	int64_t delta;
@@ -510,8 +647,15 @@ set_size(struct fs *fs, int fd, struct ledger_set *set, uint64_t size)
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
 	delta = (int64_t)size - (int64_t)st.st_size;
-	delta = delta > 0 ? by_names(&st, (uint64_t)delta, 1)
-			  : -by_names(&st, (uint64_t)-delta, 0);
+	if (delta > 0) {
+		delta = by_names(&st, (uint64_t)delta, 1);
+	} else if (st.st_nlink == 0 && of != NULL) {
+		/* No name: only what it grew by since can come back. */
+		orphan_note(fs, of, 0);
+		if ((uint64_t)-delta > of->orphan)
+			delta = -(int64_t)of->orphan;
+	} else
+		delta = -by_names(&st, (uint64_t)-delta, 0);
 	if (delta > 0 && set != NULL && (rc = charge(fs, set, delta)) != 0)
 		return rc;
 	if (ftruncate(fd, (off_t)size) != 0) {
@@ -522,6 +666,8 @@ set_size(struct fs *fs, int fd, struct ledger_set *set, uint64_t size)
 	}
 	if (delta < 0 && set != NULL)
 		charge(fs, set, delta);
+	if (st.st_nlink == 0 && of != NULL && set != NULL)
+		orphan_note(fs, of, delta);
 	return 0;
 }
 
@@ -566,11 +712,36 @@ fs_fsetstat(struct fs *fs, struct fs_file *f, const struct fs_attr *a)
 
 	if (fs->read_only)
 		return -EROFS;
-	if ((a->flags & FS_ATTR_SIZE) &&
-	    (rc = set_size(fs, f->fd, f->have_set ? &f->set : NULL,
-		 a->size)) != 0)
-		return rc;
+	if (a->flags & FS_ATTR_SIZE) {
+		if (f->have_set && (rc = file_begin(fs, f)) != 0)
+			return rc;
+		rc = set_size(fs, f->fd, f->have_set ? &f->set : NULL,
+		    a->size, f);
+		if (f->have_set)
+			file_end(fs, f);
+		if (rc != 0)
+			return rc;
+	}
 	return set_meta(f->fd, a, 0);
+}
+
+/* set_size on a file opened by path, as on an open file. */
+static int
+sized_by_path(struct fs *fs, int wfd, uint64_t size)
+{
+	struct fs_file t;
+	int rc;
+
+	memset(&t, 0, sizeof(t));
+	t.fd = wfd;
+	t.have_set = 1;
+	t.mgen = ledger_mgen(fs->lg);
+	if ((rc = lookup_set(fs, wfd, NULL, &t.set)) != 0 ||
+	    (rc = file_begin(fs, &t)) != 0)
+		return rc;
+	rc = set_size(fs, wfd, &t.set, size, NULL);
+	file_end(fs, &t);
+	return rc;
 }
 
 int
@@ -590,7 +761,6 @@ fs_setstat(struct fs *fs, const char *path, int follow,
 		goto out;
 	}
 	if (a->flags & FS_ATTR_SIZE) {
-		struct ledger_set set;
 		int wfd;
 
 		if (!S_ISREG(st.st_mode)) {
@@ -600,10 +770,8 @@ fs_setstat(struct fs *fs, const char *path, int follow,
 		if ((rc = resolve(fs, path, O_WRONLY | O_NONBLOCK |
 			 (follow ? 0 : O_NOFOLLOW), 0, &wfd)) != 0)
 			goto out;
-		rc = fs->lg != NULL ? lookup_set(fs, wfd, NULL, &set) : 0;
-		if (rc == 0)
-			rc = set_size(fs, wfd, fs->lg != NULL ? &set : NULL,
-			    a->size);
+		rc = fs->lg != NULL ? sized_by_path(fs, wfd, a->size)
+				    : set_size(fs, wfd, NULL, a->size, NULL);
 		close(wfd);
 		if (rc != 0)
 			goto out;
@@ -673,71 +841,114 @@ fs_rmdir(struct fs *fs, const char *path)
 	return rc;
 }
 
+/*
+ * Holds the file dirfd/name still for a change charged by its size: a
+ * regular file is opened (not following a symlink, never blocking) and
+ * locked (inode_lock) and *st is its fstat under the lock; *fd gets the
+ * fd, to give to let_go().  Anything else, or a file this process can't
+ * open, gives *st its lstat and *fd = -1.
+ */
+static int
+hold(int dirfd, const char *name, struct stat *st, int *fd)
+{
+	static const int modes[] = { O_RDONLY, O_WRONLY };
+	struct stat now;
+	int tries, m, h;
+
+	*fd = -1;
+	for (tries = 0; tries < 8; tries++) {
+		if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0)
+			return -errno;
+		if (!S_ISREG(st->st_mode))
+			return 0;
+		for (m = 0, h = -1; m < 2 && h < 0; m++)
+			h = openat(dirfd, name, modes[m] | O_NOFOLLOW |
+			    O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (h < 0)
+			return 0;
+		if (inode_lock(h, 1) == 0 && fstat(h, st) == 0 &&
+		    fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_dev == st->st_dev && now.st_ino == st->st_ino) {
+			*fd = h;
+			return 0;
+		}
+		close(h); /* replaced meanwhile: again */
+	}
+	return -EBUSY;
+}
+
+static void
+let_go(int fd)
+{
+	if (fd >= 0) {
+		inode_lock(fd, 0);
+		close(fd);
+	}
+}
+
+/* 1 if dirfd/name is still the file st was taken of. */
+static int
+still(int dirfd, const char *name, const struct stat *st)
+{
+	struct stat now;
+
+	return fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    now.st_dev == st->st_dev && now.st_ino == st->st_ino;
+}
+
 int
 fs_remove(struct fs *fs, const char *path)
 {
 	char name[NAME_MAX + 1];
 	struct ledger_set set;
 	struct stat st;
-	int dfd, rc, have = 0;
+	int dfd, hfd = -1, rc, tries, begun = 0;
 
 	if (fs->read_only)
 		return -EROFS;
 	if ((rc = split(fs, path, &dfd, name)) != 0)
 		return rc == -EPERM ? -EISDIR : rc;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		rc = -errno;
-		goto out;
+	for (tries = 0;; tries++) {
+		if (fs->lg == NULL) {
+			rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+			    0 : -errno;
+		} else
+			rc = hold(dfd, name, &st, &hfd);
+		if (rc != 0)
+			goto out;
+		if (S_ISDIR(st.st_mode)) {
+			rc = -EISDIR;
+			goto out;
+		}
+		if (fs->lg == NULL || !S_ISREG(st.st_mode))
+			break;
+		/* Charged where it is once nothing can move it. */
+		if ((rc = lookup_set(fs, dfd, name, &set)) != 0)
+			goto out;
+		if (ledger_begin(fs->lg, &set, NULL, NULL) != 0) {
+			rc = -EIO;
+			goto out;
+		}
+		begun = 1;
+		if (still(dfd, name, &st) || tries == 8)
+			break;
+		ledger_end(fs->lg);
+		begun = 0;
+		let_go(hfd);
+		hfd = -1;
 	}
-	if (S_ISDIR(st.st_mode)) {
-		rc = -EISDIR;
-		goto out;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > 0 && fs->lg != NULL &&
-	    lookup_set(fs, dfd, name, &set) == 0)
-		have = 1;
 	if (unlinkat(dfd, name, 0) != 0) {
 		rc = -errno;
 		goto out;
 	}
-	if (have)
+	if (begun && st.st_size > 0)
 		charge(fs, &set, -(int64_t)st.st_size);
 out:
+	if (begun)
+		ledger_end(fs->lg);
+	let_go(hfd);
 	close(dfd);
 	return rc;
-}
-
-/* Bytes of regular files beneath a directory (for moves across limits). */
-static uint64_t
-tree_bytes(int fd, int depth)
-{
-	DIR *d;
-	struct dirent *de;
-	uint64_t sum = 0;
-
-	if (depth > 256 || (d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL) {
-		struct stat st;
-
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0 ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW))
-			continue;
-		if (S_ISREG(st.st_mode))
-			sum += (uint64_t)st.st_size;
-		else if (S_ISDIR(st.st_mode)) {
-			int sub = openat(dirfd(d), de->d_name, O_RDONLY |
-			    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-			if (sub >= 0)
-				sum += tree_bytes(sub, depth + 1);
-		}
-	}
-	closedir(d);
-	return sum;
 }
 
 static int
@@ -753,6 +964,13 @@ same_set(const struct ledger_set *a, const struct ledger_set *b)
 	return 1;
 }
 
+/*
+ * A rename between folders under the same limits changes no figure but
+ * the replaced file's (that file held still, within ledger_begin).  One
+ * between different limits freezes both sides (ledger_freeze): nothing
+ * beneath them changes size while the bytes are counted and moved, and
+ * open files learn the move at their next write.
+ */
 int
 fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
     int overwrite)
@@ -761,7 +979,8 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 	struct ledger_set from, to;
 	struct stat st, dst;
 	uint64_t bytes = 0, replaced = 0;
-	int ofd = -1, nfd = -1, rc, moved = 0;
+	int ofd = -1, nfd = -1, hfd = -1, rc, moved = 0, cross = 0;
+	int begun = 0, frozen = 0, renamed = 0;
 
 	if (fs->read_only)
 		return -EROFS;
@@ -779,7 +998,37 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 		rc = -EBUSY;
 		goto out;
 	}
-	if (fstatat(nfd, nn, &dst, AT_SYMLINK_NOFOLLOW) == 0) {
+	if (fs->lg != NULL) {
+		if ((rc = lookup_set(fs, ofd, on, &from)) != 0 ||
+		    (rc = lookup_set(fs, nfd, nn, &to)) != 0)
+			goto out;
+		cross = !same_set(&from, &to);
+		if (cross && S_ISREG(st.st_mode) && st.st_nlink > 1) {
+			/* Names of one file stay under the same limits
+			 * (see by_names). */
+			rc = -EXDEV;
+			goto out;
+		}
+		if (cross) {
+			if (ledger_freeze(fs->lg, &from, &to) != 0) {
+				rc = -EIO;
+				goto out;
+			}
+			frozen = 1;
+			/* Sizes hold still now: take them again. */
+			if (fstatat(ofd, on, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+				rc = -errno;
+				goto out;
+			}
+		}
+	}
+	/* The file replaced, if any; held still unless frozen already. */
+	if (fs->lg != NULL && !cross)
+		rc = hold(nfd, nn, &dst, &hfd);
+	else
+		rc = fstatat(nfd, nn, &dst, AT_SYMLINK_NOFOLLOW) == 0 ? 0
+								    : -errno;
+	if (rc == 0) {
 		if (!overwrite) {
 			rc = -EEXIST;
 			goto out;
@@ -796,44 +1045,45 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 		}
 		if (S_ISREG(dst.st_mode))
 			replaced = (uint64_t)dst.st_size;
-	}
-	if (fs->lg != NULL) {
-		if ((rc = lookup_set(fs, ofd, on, &from)) != 0 ||
-		    (rc = lookup_set(fs, nfd, nn, &to)) != 0)
+	} else if (rc != -ENOENT)
+		goto out;
+	if (fs->lg != NULL && !cross) {
+		if (ledger_begin(fs->lg, &from, &to, NULL) != 0) {
+			rc = -EIO;
 			goto out;
-		if (!same_set(&from, &to)) {
-			if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
-				/* Names of one file stay under the same
-				 * limits (see by_names). */
-				rc = -EXDEV;
-				goto out;
-			}
-			if (S_ISREG(st.st_mode))
-				bytes = (uint64_t)st.st_size;
-			else if (S_ISDIR(st.st_mode)) {
-				int dfd = openat(ofd, on, O_RDONLY |
-				    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		begun = 1;
+	}
+	if (cross && S_ISREG(st.st_mode))
+		bytes = (uint64_t)st.st_size;
+	else if (cross && S_ISDIR(st.st_mode)) {
+		int dfd = openat(ofd, on, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
 
-				if (dfd >= 0)
-					bytes = tree_bytes(dfd, 0);
-			}
+		/* Not counted, not moved: a tree that can't be walked
+		 * stays where it is. */
+		rc = dfd < 0 ? -errno :
+		    folder_tree_bytes(dfd, &bytes) != 0 ? -EBUSY : 0;
+		if (dfd >= 0)
+			close(dfd);
+		if (rc != 0)
+			goto out;
+	}
+	/* One step: the bytes move, the replaced file goes; only the net
+	 * growth must fit the destination's limits. */
+	if (fs->lg != NULL && (bytes > 0 || replaced > 0)) {
+		rc = ledger_replace(fs->lg, &from, &to, bytes, replaced, 0,
+		    &fs->last_avail);
+		if (rc == COF_EQUOTA)
+			log_info("quota exceeded: rename of %" PRIu64 " bytes "
+			    "over %" PRIu64 " to \"%s\" refused, %" PRIu64
+			    " available", bytes, replaced, to.path,
+			    fs->last_avail);
+		if (rc != 0) {
+			rc = rc == COF_EQUOTA ? -EDQUOT : -EIO;
+			goto out;
 		}
-		/* One step: the bytes move, the replaced file goes; only
-		 * the net growth must fit the destination's limits. */
-		if (bytes > 0 || replaced > 0) {
-			rc = ledger_replace(fs->lg, &from, &to, bytes,
-			    replaced, 0, &fs->last_avail);
-			if (rc == COF_EQUOTA)
-				log_info("quota exceeded: rename of %" PRIu64
-				    " bytes over %" PRIu64 " to \"%s\" "
-				    "refused, %" PRIu64 " available", bytes,
-				    replaced, to.path, fs->last_avail);
-			if (rc != 0) {
-				rc = rc == COF_EQUOTA ? -EDQUOT : -EIO;
-				goto out;
-			}
-			moved = 1;
-		}
+		moved = 1;
 	}
 	if (renameat2(ofd, on, nfd, nn, overwrite ? 0 : RENAME_NOREPLACE)) {
 		rc = -errno;
@@ -842,8 +1092,14 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 			    NULL);
 		goto out;
 	}
+	renamed = 1;
 	rc = 0;
 out:
+	if (begun)
+		ledger_end(fs->lg);
+	if (frozen)
+		ledger_thaw(fs->lg, renamed);
+	let_go(hfd);
 	if (ofd >= 0)
 		close(ofd);
 	if (nfd >= 0)
@@ -857,7 +1113,7 @@ fs_link(struct fs *fs, const char *oldpath, const char *newpath)
 	char on[NAME_MAX + 1], nn[NAME_MAX + 1];
 	struct ledger_set from, to;
 	struct stat st;
-	int ofd = -1, nfd = -1, rc, charged = 0;
+	int ofd = -1, nfd = -1, hfd = -1, rc, charged = 0, begun = 0;
 
 	if (fs->read_only)
 		return -EROFS;
@@ -867,10 +1123,14 @@ fs_link(struct fs *fs, const char *oldpath, const char *newpath)
 		rc = rc == -EPERM ? -EEXIST : rc;
 		goto out;
 	}
-	if (fstatat(ofd, on, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		rc = -errno;
+	/* The file's size holds still until the new name is charged. */
+	if (fs->lg != NULL)
+		rc = hold(ofd, on, &st, &hfd);
+	else
+		rc = fstatat(ofd, on, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 0
+								    : -errno;
+	if (rc != 0)
 		goto out;
-	}
 	/*
 	 * A second link is counted in full where it appears (usage is the
 	 * sum over paths), so it can't be a way around a limit; and it must
@@ -885,6 +1145,11 @@ fs_link(struct fs *fs, const char *oldpath, const char *newpath)
 			rc = -EXDEV;
 			goto out;
 		}
+		if (ledger_begin(fs->lg, &to, NULL, NULL) != 0) {
+			rc = -EIO;
+			goto out;
+		}
+		begun = 1;
 		if (st.st_size > 0 &&
 		    (rc = charge(fs, &to, st.st_size)) != 0)
 			goto out;
@@ -896,6 +1161,9 @@ fs_link(struct fs *fs, const char *oldpath, const char *newpath)
 			charge(fs, &to, -(int64_t)st.st_size);
 	}
 out:
+	if (begun)
+		ledger_end(fs->lg);
+	let_go(hfd);
 	if (ofd >= 0)
 		close(ofd);
 	if (nfd >= 0)

@@ -27,6 +27,8 @@ SIZE (SETSTAT), ftrunc PATH SIZE (FSETSTAT), rename A B (SFTP v3),
 prename A B (posix-rename), link A B (hardlink@openssh.com), copy SRC DST
 WOFF (copy-data, all of SRC), rm PATH, mkdir PATH, statvfs PATH TOTAL
 AVAIL (statvfs@openssh.com: f_blocks and f_bavail in bytes).
+Handles kept open across steps: hopen H PATH (read-write, created, not
+truncated), hwrite H OFF LEN [CHUNK], htrunc H SIZE (FSETSTAT), hclose H.
 
 Written data is a pattern: the byte at file offset p is p % 251, so
 whatever landed can be checked on disk wherever it came from.
@@ -119,9 +121,21 @@ def write_all(f, off, n, chunk, delay=0.0):
             time.sleep(delay)
 
 
+handles = {}
+
+
 def op(sftp, argv):
     name, a = argv[0], argv[1:]
-    if name == "write":
+    if name == "hopen":
+        handles[a[0]] = open_nt(sftp, a[1])
+    elif name == "hwrite":
+        write_all(handles[a[0]], int(a[1]), int(a[2]),
+                  int(a[3]) if len(a) > 3 else 32768)
+    elif name == "htrunc":
+        handles[a[0]].truncate(int(a[1]))
+    elif name == "hclose":
+        handles.pop(a[0]).close()
+    elif name == "write":
         f = open_nt(sftp, a[0])
         try:
             write_all(f, int(a[1]), int(a[2]),
@@ -231,13 +245,11 @@ def acct_field(name, field):
 
 
 def disk_sum(path):
-    total = 0
-    for d, dirs, files in os.walk(path):
-        for n in files + dirs:
-            st = os.lstat(os.path.join(d, n))
-            if stat.S_ISREG(st.st_mode):
-                total += st.st_size
-    return total
+    """Sum of st_size of the regular files under path (find(1): any
+    depth, no symlink followed)."""
+    out = subprocess.run(["find", path, "-type", "f", "-printf", "%s\\n"],
+                         stdout=subprocess.PIPE, check=True).stdout
+    return sum(int(x) for x in out.split())
 
 
 def session(port, user, key, hostdir):

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -294,6 +295,81 @@ test_open(void)
 	CHECK(!exists(outside, "y") && !exists(outside, "new"));
 }
 
+/* Writes n bytes to a new file name in dirfd. */
+static int
+put(int dirfd, const char *name, size_t n)
+{
+	char buf[64];
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	memset(buf, 'x', sizeof(buf));
+	ok = n <= sizeof(buf) && write(fd, buf, n) == (ssize_t)n;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * folder_tree_bytes: a tree far deeper than any fd limit or PATH_MAX,
+ * counted with the open files capped at 32; symlinks and FIFOs are not
+ * counted.
+ */
+static void
+test_tree_bytes(void)
+{
+	enum { DEPTH = 3000 };
+	struct rlimit old, low;
+	uint64_t want = 0, got = 0;
+	int top, cur, next, i, ok = 1, rc;
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/deep", root);
+	if (mkdir(p, 0755) != 0 || (top = open(p, O_RDONLY |
+	    O_DIRECTORY)) < 0) {
+		CHECK_MSG(0, "make %s", p);
+		return;
+	}
+	snprintf(p, sizeof(p), "%s/big", outside);
+	ok = put(AT_FDCWD, p, 50) == 0 && symlinkat(outside, top, "out") == 0 &&
+	    mkfifoat(top, "fifo", 0644) == 0 && put(top, "empty", 0) == 0;
+	cur = dup(top);
+	for (i = 0; ok && i < DEPTH; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "f%d", i % 3);
+		ok = put(cur, name, (size_t)(i % 7) + 1) == 0 &&
+		    mkdirat(cur, i % 2 ? "b" : "a", 0755) == 0;
+		if (i % 100 == 0 && ok)
+			ok = mkdirat(cur, "empty-dir", 0755) == 0;
+		want += (uint64_t)(i % 7) + 1;
+		next = openat(cur, i % 2 ? "b" : "a", O_RDONLY | O_DIRECTORY);
+		close(cur);
+		cur = next;
+		ok = ok && cur >= 0;
+	}
+	if (cur >= 0)
+		close(cur);
+	CHECK_MSG(ok, "a tree %d folders deep made", DEPTH);
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = 32;
+	setrlimit(RLIMIT_NOFILE, &low);
+	rc = folder_tree_bytes(top, &got);
+	setrlimit(RLIMIT_NOFILE, &old);
+	CHECK_INT(rc, 0);
+	CHECK_U64(got, want);
+	got = 7;
+	snprintf(p, sizeof(p), "%s/deep/a/b/a", root);
+	rc = open(p, O_RDONLY | O_DIRECTORY);
+	CHECK(rc >= 0 && folder_tree_bytes(rc, &got) == 0 &&
+	    got == want - 1 - 2 - 3);
+	if (rc >= 0)
+		close(rc);
+	close(top);
+}
+
 int
 main(void)
 {
@@ -314,6 +390,7 @@ main(void)
 		return 1;
 	}
 	test_open();
+	test_tree_bytes();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup of %s failed\n", base);

@@ -224,7 +224,15 @@ test_open(void)
 	fd = open(bad, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0 && ftruncate(fd, st.st_size) == 0);
 	close(fd);
-	CHECK_INT(ledger_open(bad, 1, &c), COF_EINVAL);
+	CHECK_INT(ledger_open(bad, 0, &c), COF_EINVAL);
+	/* Asked to create, a damaged or older ledger is made anew (its
+	 * figures are derived data) and is not yet filled from disk. */
+	CHECK_INT(ledger_open(bad, 1, &c), 0);
+	CHECK(c != NULL && !ledger_filled(c) && used(c, "/") == 0);
+	CHECK_INT(ledger_rescan(c, dir, NULL), 0);
+	CHECK(c != NULL && ledger_filled(c));
+	ledger_close(c);
+	c = NULL;
 	snprintf(bad, sizeof(bad), "%s/link-ledger", dir);
 	CHECK(symlink(lpath, bad) == 0);
 	CHECK_MSG(ledger_open(bad, 1, &c) != 0 && c == NULL,
@@ -303,6 +311,16 @@ test_sync(void)
 	CHECK_MSG(used(lg, "/a/new") == 10 && used(lg, "/a") == 85,
 	    "a set made before the folder was tracked charges it");
 	CHECK_INT(stale.n, 3);
+
+	/* A sub-account bound to "/" with a quota limits "/" (and so every
+	 * write), under the store's size or alone. */
+	mkacct("rooted", "/", 120, 0);
+	CHECK_INT(sync_accts(lg, 1000), 0);
+	CHECK_U64(limit(lg, "/"), 120);
+	CHECK_INT(sync_accts(lg, 0), 0);
+	CHECK_U64(limit(lg, "/"), 120);
+	CHECK_INT(sync_accts(lg, 100), 0);
+	CHECK_U64(limit(lg, "/"), 100);
 	ledger_close(lg);
 }
 
