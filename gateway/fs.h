@@ -22,6 +22,12 @@
  * appears, and must be under the same limits as the file's other names
  * (-EXDEV otherwise; a rename taking one name of a linked file to other
  * limits too), so that a file with n names growing by d is charged n * d.
+ * Every size change is made between ledger_begin and ledger_end (see
+ * ledger.h: a count from disk waits for it, and it waits for a count),
+ * and those of one file hold a lock on it (an open file description
+ * lock), so two sessions can't charge from the same stale size.  An open
+ * file learns of a move between limits at its next write; one removed
+ * while open is charged for its growth and credited it back on close.
  *
  * Return convention (the fs boundary): 0 or a negative errno value.  The
  * front ends turn errno into their protocol's status in one function.
