@@ -22,7 +22,7 @@
 
 #define LEDGER_MAGIC 0x43464c47u /* "CFLG" */
 #define LEDGER_VERSION 2
-#define LEDGER_PROCS 4096
+#define LEDGER_PROCS 16384
 #define DRAIN_MAX_MS 60000 /* see drain() */
 #define LOCK_SLICE_NS 50000000L /* 50 ms: see lock() */
 
@@ -143,7 +143,7 @@ proc_slot_locked(struct ledger *lg)
 {
 	struct ledger_proc *pr = lg->f->procs;
 	pid_t me = getpid();
-	int i;
+	int i, k;
 
 	if (lg->pslot >= 0 && lg->pid == me && pr[lg->pslot].pid == me)
 		return lg->pslot;
@@ -155,6 +155,11 @@ proc_slot_locked(struct ledger *lg)
 	if (i == LEDGER_PROCS)
 		return -1;
 	pr[i].pid = me;
+	/* An entry left with this pid is a dead process's (its pid was
+	 * reused): its busy flag must not hold up a count. */
+	for (k = 0; k < LEDGER_PROCS; k++)
+		if (k != i && pr[k].pid == me)
+			pr[k].pid = 0;
 	__atomic_store_n(&pr[i].busy, 0, __ATOMIC_RELEASE);
 	lg->pid = me;
 	lg->pslot = i;

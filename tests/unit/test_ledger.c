@@ -889,6 +889,171 @@ test_concurrent(void)
 	ledger_close(lg);
 }
 
+/* ---- counts beside writers, freezes, dead processes -------------------- */
+
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void
+ms_sleep(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&t, NULL);
+}
+
+/* Appends n bytes to root/rel. */
+static void
+grow_file(const char *rel, size_t n)
+{
+	char p[512], buf[4096];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s%s", root, rel);
+	memset(buf, 'g', sizeof(buf));
+	if ((fd = open(p, O_WRONLY | O_APPEND | O_CREAT, 0644)) < 0)
+		_exit(5);
+	while (n > 0) {
+		size_t k = n < sizeof(buf) ? n : sizeof(buf);
+
+		if (write(fd, buf, k) != (ssize_t)k)
+			_exit(6);
+		n -= k;
+	}
+	close(fd);
+}
+
+static void
+test_begin_freeze(void)
+{
+	struct ledger *lg = fresh("freeze");
+	struct ledger_set s, t;
+	volatile double *stamp;
+	double t0;
+	uint32_t m0, m1;
+	pid_t c;
+	int status;
+
+	mkfile("/w/old", 1000);
+	mkacct("admin", "/", 0, 1);
+	mkacct("w", "/w", 0, 0);
+	mkacct("v", "/v", 0, 0);
+	CHECK_INT(sync_accts(lg, 0), 0);
+	stamp = mmap(NULL, sizeof(*stamp), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (stamp == MAP_FAILED) {
+		CHECK_MSG(0, "mmap");
+		return;
+	}
+
+	/* A count waits for a mutation in flight: a child charges 5000,
+	 * takes 300 ms to land them on disk, then ends; the rescan started
+	 * meanwhile returns after that and counts them exactly once. */
+	*stamp = 0;
+	fflush(stdout);
+	if ((c = fork()) == 0) {
+		struct ledger_set cs;
+
+		if (ledger_lookup(lg, "/w/new", &cs) != 0 ||
+		    ledger_begin(lg, &cs, NULL, NULL) != 0 ||
+		    ledger_charge(lg, &cs, 5000, NULL) != 0)
+			_exit(3);
+		ms_sleep(300);
+		grow_file("/w/new", 5000);
+		*stamp = now_s();
+		ledger_end(lg);
+		_exit(0);
+	}
+	ms_sleep(100);
+	CHECK_INT(ledger_rescan(lg, root, "/w"), 0);
+	t0 = now_s();
+	waitpid(c, &status, 0);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    *stamp > 0 && t0 >= *stamp,
+	    "a rescan waits for the write in flight to land");
+	CHECK_U64(used(lg, "/w"), 6000);
+
+	/* A write waits while its folder is frozen, not one elsewhere. */
+	CHECK_INT(ledger_lookup(lg, "/w/x", &s), 0);
+	CHECK_INT(ledger_lookup(lg, "/v/x", &t), 0);
+	m0 = ledger_mgen(lg);
+	CHECK_INT(ledger_freeze(lg, &s, NULL), 0);
+	*stamp = 0;
+	fflush(stdout);
+	if ((c = fork()) == 0) {
+		struct ledger_set cs;
+
+		if (ledger_lookup(lg, "/w/y", &cs) != 0 ||
+		    ledger_begin(lg, &cs, NULL, NULL) != 0)
+			_exit(3);
+		*stamp = now_s();
+		ledger_end(lg);
+		_exit(0);
+	}
+	ms_sleep(300);
+	t0 = now_s();
+	ledger_thaw(lg, 1);
+	waitpid(c, &status, 0);
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+	    *stamp >= t0, "a write beneath a frozen folder waits for the thaw");
+	m1 = ledger_mgen(lg);
+	CHECK_MSG(m1 == m0 + 1, "a thaw after a move bumps the move "
+	    "generation");
+	/* v is not under /w: only "/" is shared, which the freeze of s
+	 * holds too (every set has "/"): a freeze of v's own row alone
+	 * does not hold w. */
+	CHECK_INT(ledger_begin(lg, &t, NULL, NULL), 0);
+	ledger_end(lg);
+
+	/* A freezer killed before it thaws: writers go on within seconds. */
+	fflush(stdout);
+	if ((c = fork()) == 0) {
+		struct ledger_set cs;
+
+		if (ledger_lookup(lg, "/w/z", &cs) != 0 ||
+		    ledger_freeze(lg, &cs, NULL) != 0)
+			_exit(3);
+		_exit(0); /* no thaw */
+	}
+	waitpid(c, &status, 0);
+	t0 = now_s();
+	alarm(10);
+	CHECK_INT(ledger_begin(lg, &s, NULL, NULL), 0);
+	alarm(0);
+	ledger_end(lg);
+	CHECK_MSG(now_s() - t0 < 5, "a dead freezer's folders are thawed "
+	    "(%.1f s)", now_s() - t0);
+
+	/* A writer killed mid-write: a count does not wait for it long. */
+	fflush(stdout);
+	if ((c = fork()) == 0) {
+		struct ledger_set cs;
+
+		if (ledger_lookup(lg, "/w/k", &cs) != 0 ||
+		    ledger_begin(lg, &cs, NULL, NULL) != 0)
+			_exit(3);
+		for (;;)
+			pause();
+	}
+	ms_sleep(100);
+	kill(c, SIGKILL);
+	waitpid(c, NULL, 0);
+	t0 = now_s();
+	alarm(10);
+	CHECK_INT(ledger_rescan(lg, root, NULL), 0);
+	alarm(0);
+	CHECK_MSG(now_s() - t0 < 5, "a dead writer does not hold up a count "
+	    "(%.1f s)", now_s() - t0);
+	munmap((void *)stamp, sizeof(*stamp));
+	ledger_close(lg);
+}
+
 /* ---- a process killed while it holds the lock ------------------------ */
 
 static void
@@ -1044,6 +1209,7 @@ main(void)
 	}
 	test_open();
 	test_sync();
+	test_begin_freeze();
 	test_bounds();
 	test_refused_atomic();
 	test_nested();
