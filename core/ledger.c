@@ -562,6 +562,40 @@ ledger_charge(struct ledger *lg, struct ledger_set *set, int64_t delta,
 }
 
 int
+ledger_charge_over(struct ledger *lg, struct ledger_set *set, uint64_t delta,
+    uint64_t allow, uint64_t *avail)
+{
+	struct ledger_file *f = lg->f;
+	uint32_t i;
+	int rc;
+
+	if ((rc = lock(lg)) != 0)
+		return rc;
+	if ((rc = refresh_locked(f, set)) != 0)
+		goto out;
+	for (i = 0; i < set->n; i++) {
+		const struct ledger_row *row = &f->rows[set->slot[i]];
+		uint64_t lim;
+
+		if (row->limit == 0)
+			continue;
+		lim = allow > UINT64_MAX - row->limit ? UINT64_MAX :
+		    row->limit + allow;
+		if (row->used > lim || delta > lim - row->used) {
+			rc = COF_EQUOTA;
+			goto out;
+		}
+	}
+	for (i = 0; delta > 0 && i < set->n; i++)
+		apply(&f->rows[set->slot[i]], delta, 0);
+out:
+	if (avail != NULL)
+		*avail = avail_locked(f, set);
+	unlock(lg);
+	return rc;
+}
+
+int
 ledger_available(struct ledger *lg, struct ledger_set *set, uint64_t *avail)
 {
 	int rc;

@@ -103,6 +103,19 @@ int ledger_replace(struct ledger *lg, struct ledger_set *from,
     struct ledger_set *to, uint64_t bytes, uint64_t replaced, int undo,
     uint64_t *avail);
 
+/*
+ * A charge of delta bytes (0: a check only) for a file that is to
+ * replace allow bytes already counted in every folder of set (a new copy
+ * written beside the old one, then renamed over it): each folder may pass
+ * its limit by up to allow, so that only the net growth has to fit, as
+ * for an overwrite in place, while used stays the sum of what is on
+ * disk.  COF_EQUOTA, changing nothing, when used + delta > limit + allow
+ * somewhere.  *avail (may be NULL) gets the space left, as for
+ * ledger_charge (without the allowance).
+ */
+int ledger_charge_over(struct ledger *lg, struct ledger_set *set,
+    uint64_t delta, uint64_t allow, uint64_t *avail);
+
 /* Space left for set (min over its folders of limit - used). */
 int ledger_available(struct ledger *lg, struct ledger_set *set,
     uint64_t *avail);

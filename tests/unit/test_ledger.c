@@ -384,6 +384,53 @@ test_bounds(void)
 	ledger_close(lg);
 }
 
+/*
+ * A charge for a file that will replace allow counted bytes: each folder
+ * may pass its limit by allow (the net growth fits), not by a byte more;
+ * delta 0 is a check.
+ */
+static void
+test_charge_over(void)
+{
+	struct ledger *lg = fresh("over");
+	struct ledger_set s, f;
+	const uint64_t L = 1000;
+	uint64_t a = 0;
+
+	mkacct("admin", "/", 0, 1);
+	mkacct("q", "/q", L, 0);
+	CHECK_INT(sync_accts(lg, 0), 0);
+	CHECK_INT(ledger_lookup(lg, "/q/.tmp", &s), 0);
+	CHECK_INT(ledger_charge(lg, &s, 900, NULL), 0); /* the old file */
+
+	CHECK_INT(ledger_charge_over(lg, &s, 0, 0, &a), 0);
+	CHECK_U64(a, 100);
+	CHECK_INT(ledger_charge_over(lg, &s, 101, 0, &a), COF_EQUOTA);
+	CHECK_INT(ledger_charge_over(lg, &s, 1000, 900, &a), 0);
+	CHECK_MSG(used(lg, "/q") == 1900 && used(lg, "/") == 1900 && a == 0,
+	    "a same-size copy beside a file filling 90%%: limit + allow");
+	CHECK_INT(ledger_charge_over(lg, &s, 1, 900, &a), COF_EQUOTA);
+	CHECK_MSG(used(lg, "/q") == 1900 && a == 0,
+	    "limit + allow + 1 refused, nothing charged");
+	CHECK_INT(ledger_charge_over(lg, &s, 0, 900, NULL), 0);
+	CHECK_INT(ledger_charge_over(lg, &s, 0, 899, NULL), COF_EQUOTA);
+	CHECK_U64(used(lg, "/q"), 1900);
+	CHECK_INT(ledger_charge(lg, &s, -1000, NULL), 0);
+	CHECK_INT(ledger_charge_over(lg, &s, 101, 0, &a), COF_EQUOTA);
+	CHECK_INT(ledger_charge_over(lg, &s, 101, 1, &a), 0);
+	CHECK_U64(used(lg, "/q"), 1001);
+	CHECK_INT(ledger_charge_over(lg, &s, UINT64_MAX, UINT64_MAX, &a),
+	    COF_EQUOTA);
+	CHECK_INT(ledger_charge_over(lg, &s, 5, UINT64_MAX, &a), 0);
+	CHECK_U64(used(lg, "/q"), 1006);
+
+	/* No limit: nothing refused. */
+	CHECK_INT(ledger_lookup(lg, "/free/x", &f), 0);
+	CHECK_INT(ledger_charge_over(lg, &f, 1u << 20, 0, &a), 0);
+	CHECK_U64(a, LEDGER_UNLIMITED);
+	ledger_close(lg);
+}
+
 /* A refused charge, where only the innermost folder is full, changes no
  * folder at all (checked before anything is written). */
 static void
@@ -1027,6 +1074,7 @@ main(void)
 	test_open();
 	test_sync();
 	test_bounds();
+	test_charge_over();
 	test_refused_atomic();
 	test_nested();
 	test_ibard();
