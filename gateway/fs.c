@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 #include "log.h"
 
 #define FS_PATH_MAX 4096
+#define FS_TMP_RANDOM 10 /* random characters in a temporary name */
 
 struct fs {
 	int root_fd;          /* the account's folder, O_DIRECTORY */
@@ -43,6 +45,8 @@ struct fs_file {
 	uint64_t nread, nwritten;
 	struct ledger_set set; /* tracked folders containing the file */
 	int have_set;
+	char *target;         /* fs_replace_open: the file it replaces */
+	uint64_t allow;       /* bytes its growth may pass the limits by */
 };
 
 struct fs_dir {
@@ -183,21 +187,36 @@ lookup_set(struct fs *fs, int fd, const char *name, struct ledger_set *set)
 	return rc == 0 ? 0 : -EIO;
 }
 
-/* Charges delta bytes to set: -EDQUOT when a limit would be passed. */
+/*
+ * Charges delta bytes to set: -EDQUOT when a limit would be passed by
+ * more than allow (the bytes a replacement will free, see
+ * fs_replace_open).
+ */
 static int
-charge(struct fs *fs, struct ledger_set *set, int64_t delta)
+charge_over(struct fs *fs, struct ledger_set *set, int64_t delta,
+    uint64_t allow)
 {
 	int rc;
 
 	if (fs->lg == NULL || delta == 0)
 		return 0;
-	rc = ledger_charge(fs->lg, set, delta, &fs->last_avail);
+	if (delta > 0 && allow > 0)
+		rc = ledger_charge_over(fs->lg, set, (uint64_t)delta, allow,
+		    &fs->last_avail);
+	else
+		rc = ledger_charge(fs->lg, set, delta, &fs->last_avail);
 	if (rc == COF_EQUOTA) {
 		log_info("quota exceeded: %" PRId64 " bytes refused at \"%s\", "
 		    "%" PRIu64 " available", delta, set->path, fs->last_avail);
 		return -EDQUOT;
 	}
 	return rc == 0 ? 0 : -EIO;
+}
+
+static int
+charge(struct fs *fs, struct ledger_set *set, int64_t delta)
+{
+	return charge_over(fs, set, delta, 0);
 }
 
 /*
@@ -412,6 +431,7 @@ fs_close(struct fs *fs, struct fs_file *f, uint64_t *nread,
 	if (close(f->fd) != 0)
 		rc = -errno;
 	free(f->path);
+	free(f->target);
 	free(f);
 	return rc;
 }
@@ -455,7 +475,8 @@ fs_pwrite(struct fs *fs, struct fs_file *f, const void *buf, size_t len,
 		grow = end - (uint64_t)st.st_size;
 	if (grow > 0)
 		cost = by_names(&st, grow, 1);
-	if (cost > 0 && f->have_set && (rc = charge(fs, &f->set, cost)) != 0)
+	if (cost > 0 && f->have_set &&
+	    (rc = charge_over(fs, &f->set, cost, f->allow)) != 0)
 		return rc;
 	while (done < len) {
 		ssize_t n = pwrite(f->fd, (const char *)buf + done, len - done,
@@ -673,16 +694,19 @@ fs_rmdir(struct fs *fs, const char *path)
 	return rc;
 }
 
-int
-fs_remove(struct fs *fs, const char *path)
+/*
+ * Unlinks the non-directory path, crediting its bytes; with must, only
+ * if path still names that file (-ESTALE otherwise).  No read-only check:
+ * the callers' business.
+ */
+static int
+remove_name(struct fs *fs, const char *path, const struct stat *must)
 {
 	char name[NAME_MAX + 1];
 	struct ledger_set set;
 	struct stat st;
 	int dfd, rc, have = 0;
 
-	if (fs->read_only)
-		return -EROFS;
 	if ((rc = split(fs, path, &dfd, name)) != 0)
 		return rc == -EPERM ? -EISDIR : rc;
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -691,6 +715,11 @@ fs_remove(struct fs *fs, const char *path)
 	}
 	if (S_ISDIR(st.st_mode)) {
 		rc = -EISDIR;
+		goto out;
+	}
+	if (must != NULL && (st.st_dev != must->st_dev ||
+	    st.st_ino != must->st_ino)) {
+		rc = -ESTALE;
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && st.st_size > 0 && fs->lg != NULL &&
@@ -705,6 +734,14 @@ fs_remove(struct fs *fs, const char *path)
 out:
 	close(dfd);
 	return rc;
+}
+
+int
+fs_remove(struct fs *fs, const char *path)
+{
+	if (fs->read_only)
+		return -EROFS;
+	return remove_name(fs, path, NULL);
 }
 
 /* Bytes of regular files beneath a directory (for moves across limits). */
@@ -1037,6 +1074,120 @@ fs_statvfs(struct fs *fs, struct fs_space *sp)
 	if (quota_avail == LEDGER_UNLIMITED && disk_total > sp->total)
 		sp->total = disk_total;
 	return 0;
+}
+
+int
+fs_replace_open(struct fs *fs, const char *path, const char *prefix,
+    struct fs_file **out)
+{
+	static const char az[] = "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char real[FS_PATH_MAX + 1], *tmp = NULL, *slash;
+	unsigned char r[FS_TMP_RANDOM];
+	struct fs_file *f = NULL;
+	struct stat st;
+	size_t dl, pl = strlen(prefix), i;
+	int rc, tries;
+
+	if (fs->read_only)
+		return -EROFS;
+	if ((rc = fs_stat(fs, path, 1, &st)) != 0)
+		return rc;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EPERM;
+	/* Beside the file itself: a symbolic link keeps leading to it. */
+	if ((rc = fs_realpath(fs, path, real, sizeof(real))) != 0)
+		return rc;
+	if ((slash = strrchr(real, '/')) == NULL)
+		return -EINVAL;
+	dl = (size_t)(slash - real) + 1;
+	if (pl + sizeof(r) > NAME_MAX || dl + pl + sizeof(r) > FS_PATH_MAX)
+		return -ENAMETOOLONG;
+	if ((tmp = malloc(dl + pl + sizeof(r) + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(tmp, real, dl);
+	memcpy(tmp + dl, prefix, pl);
+	tmp[dl + pl + sizeof(r)] = '\0';
+	rc = -EEXIST;
+	for (tries = 0; tries < 16 && rc == -EEXIST; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			rc = -EIO;
+			goto out;
+		}
+		for (i = 0; i < sizeof(r); i++)
+			tmp[dl + pl + i] = az[r[i] % (sizeof(az) - 1)];
+		rc = fs_open(fs, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600, &f);
+	}
+	if (rc != 0)
+		goto out;
+	if ((f->target = strdup(real)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	f->allow = (uint64_t)st.st_size;
+	*out = f;
+	f = NULL;
+out:
+	if (f != NULL)
+		fs_replace_abort(fs, f, NULL);
+	free(tmp);
+	return rc;
+}
+
+int
+fs_replace_commit(struct fs *fs, struct fs_file *f, uint64_t *nwritten)
+{
+	struct stat st, old;
+	uint64_t replaced = 0;
+	int rc;
+
+	if (fstat(f->fd, &st) != 0) {
+		rc = -errno;
+		goto fail;
+	}
+	/*
+	 * The writes could pass the limits by what the file had at the
+	 * open; if it has less now (changed meanwhile by another session),
+	 * the net growth must still fit: checked against what it has now.
+	 */
+	if (fs_stat(fs, f->target, 0, &old) == 0 && S_ISREG(old.st_mode))
+		replaced = (uint64_t)old.st_size;
+	if (f->have_set && (uint64_t)st.st_size > replaced) {
+		rc = ledger_charge_over(fs->lg, &f->set, 0, replaced,
+		    &fs->last_avail);
+		if (rc == COF_EQUOTA)
+			log_info("quota exceeded: replacing \"%s\" with %lld "
+			    "bytes refused, %" PRIu64 " available", f->target,
+			    (long long)st.st_size, fs->last_avail);
+		if (rc != 0) {
+			rc = rc == COF_EQUOTA ? -EDQUOT : -EIO;
+			goto fail;
+		}
+	}
+	if ((rc = fs_rename(fs, f->path, f->target, 1)) != 0)
+		goto fail;
+	return fs_close(fs, f, NULL, nwritten);
+fail:
+	fs_replace_abort(fs, f, nwritten);
+	return rc;
+}
+
+int
+fs_replace_abort(struct fs *fs, struct fs_file *f, uint64_t *nwritten)
+{
+	struct stat st;
+	int rc;
+
+	/* Also when read-only meanwhile: this restores what was there. */
+	if (fstat(f->fd, &st) != 0)
+		rc = -errno;
+	else
+		rc = remove_name(fs, f->path, &st);
+	if (rc != 0)
+		log_warn("cannot remove temporary file \"%s\": %s", f->path,
+		    strerror(-rc));
+	fs_close(fs, f, NULL, nwritten);
+	return rc;
 }
 
 int
