@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "log.h"
 
 #define FS_PATH_MAX 4096
+#define FS_TMP_RANDOM 10 /* random characters in a temporary name */
 
 struct fs {
 	int root_fd;          /* the account's folder, O_DIRECTORY */
@@ -46,6 +48,7 @@ struct fs_file {
 	uint32_t mgen;         /* the ledger's move generation set is of */
 	uint64_t orphan;       /* bytes charged while it had no name */
 	uint32_t oepoch;       /* the ledger's epoch those charges are of */
+	char *target;          /* fs_replace_open: the file it replaces */
 };
 
 struct fs_dir {
@@ -531,6 +534,7 @@ fs_close(struct fs *fs, struct fs_file *f, uint64_t *nread,
 	if (close(f->fd) != 0)
 		rc = -errno;
 	free(f->path);
+	free(f->target);
 	free(f);
 	return rc;
 }
@@ -896,16 +900,19 @@ still(int dirfd, const char *name, const struct stat *st)
 	    now.st_dev == st->st_dev && now.st_ino == st->st_ino;
 }
 
-int
-fs_remove(struct fs *fs, const char *path)
+/*
+ * Unlinks the non-directory path, crediting its bytes; with must, only
+ * if path still names that file (-ESTALE otherwise).  No read-only check:
+ * the callers' business.
+ */
+static int
+remove_name(struct fs *fs, const char *path, const struct stat *must)
 {
 	char name[NAME_MAX + 1];
 	struct ledger_set set;
 	struct stat st;
 	int dfd, hfd = -1, rc, tries, begun = 0;
 
-	if (fs->read_only)
-		return -EROFS;
 	if ((rc = split(fs, path, &dfd, name)) != 0)
 		return rc == -EPERM ? -EISDIR : rc;
 	for (tries = 0;; tries++) {
@@ -918,6 +925,11 @@ fs_remove(struct fs *fs, const char *path)
 			goto out;
 		if (S_ISDIR(st.st_mode)) {
 			rc = -EISDIR;
+			goto out;
+		}
+		if (must != NULL && (st.st_dev != must->st_dev ||
+		    st.st_ino != must->st_ino)) {
+			rc = -ESTALE;
 			goto out;
 		}
 		if (fs->lg == NULL || !S_ISREG(st.st_mode))
@@ -949,6 +961,14 @@ out:
 	let_go(hfd);
 	close(dfd);
 	return rc;
+}
+
+int
+fs_remove(struct fs *fs, const char *path)
+{
+	if (fs->read_only)
+		return -EROFS;
+	return remove_name(fs, path, NULL);
 }
 
 static int
@@ -1305,6 +1325,93 @@ fs_statvfs(struct fs *fs, struct fs_space *sp)
 	if (quota_avail == LEDGER_UNLIMITED && disk_total > sp->total)
 		sp->total = disk_total;
 	return 0;
+}
+
+int
+fs_replace_open(struct fs *fs, const char *path, const char *prefix,
+    struct fs_file **out)
+{
+	static const char az[] = "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	char real[FS_PATH_MAX + 1], *tmp = NULL, *slash;
+	unsigned char r[FS_TMP_RANDOM];
+	struct fs_file *f = NULL;
+	struct stat st;
+	size_t dl, pl = strlen(prefix), i;
+	int rc, tries;
+
+	if (fs->read_only)
+		return -EROFS;
+	if ((rc = fs_stat(fs, path, 1, &st)) != 0)
+		return rc;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EPERM;
+	/* Beside the file itself: a symbolic link keeps leading to it. */
+	if ((rc = fs_realpath(fs, path, real, sizeof(real))) != 0)
+		return rc;
+	if ((slash = strrchr(real, '/')) == NULL)
+		return -EINVAL;
+	dl = (size_t)(slash - real) + 1;
+	if (pl + sizeof(r) > NAME_MAX || dl + pl + sizeof(r) > FS_PATH_MAX)
+		return -ENAMETOOLONG;
+	if ((tmp = malloc(dl + pl + sizeof(r) + 1)) == NULL)
+		return -ENOMEM;
+	memcpy(tmp, real, dl);
+	memcpy(tmp + dl, prefix, pl);
+	tmp[dl + pl + sizeof(r)] = '\0';
+	rc = -EEXIST;
+	for (tries = 0; tries < 16 && rc == -EEXIST; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+			rc = -EIO;
+			goto out;
+		}
+		for (i = 0; i < sizeof(r); i++)
+			tmp[dl + pl + i] = az[r[i] % (sizeof(az) - 1)];
+		rc = fs_open(fs, tmp, O_WRONLY | O_CREAT | O_EXCL, 0600, &f);
+	}
+	if (rc != 0)
+		goto out;
+	if ((f->target = strdup(real)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	*out = f;
+	f = NULL;
+out:
+	if (f != NULL)
+		fs_replace_abort(fs, f, NULL);
+	free(tmp);
+	return rc;
+}
+
+int
+fs_replace_commit(struct fs *fs, struct fs_file *f, uint64_t *nwritten)
+{
+	int rc;
+
+	if ((rc = fs_rename(fs, f->path, f->target, 1)) != 0) {
+		fs_replace_abort(fs, f, nwritten);
+		return rc;
+	}
+	return fs_close(fs, f, NULL, nwritten);
+}
+
+int
+fs_replace_abort(struct fs *fs, struct fs_file *f, uint64_t *nwritten)
+{
+	struct stat st;
+	int rc;
+
+	/* Also when read-only meanwhile: this restores what was there. */
+	if (fstat(f->fd, &st) != 0)
+		rc = -errno;
+	else
+		rc = remove_name(fs, f->path, &st);
+	if (rc != 0)
+		log_warn("cannot remove temporary file \"%s\": %s", f->path,
+		    strerror(-rc));
+	fs_close(fs, f, NULL, nwritten);
+	return rc;
 }
 
 int

@@ -108,6 +108,27 @@ int fs_fsync(struct fs *fs, struct fs_file *f);
 /* The client's path the file was opened with, borrowed. */
 const char *fs_file_path(const struct fs_file *f);
 
+/*
+ * Replacing a regular file so that a failure leaves it as it was, byte
+ * for byte (never a partial file in its place).  fs_replace_open()
+ * creates a new file beside the one path leads to (a symbolic link is
+ * followed, and keeps leading to it), named prefix and 10 random
+ * characters, O_EXCL, mode 0600, open for writing; fs_file_path() is its
+ * path.  Its writes are charged as any: until the rename both copies are
+ * on disk and both count, so replacing a file needs room for the new
+ * copy (as rsync's temporary files do; no limit is ever passed, even for
+ * a moment).  fs_replace_commit() renames it over the old file (as
+ * fs_rename, which credits the replaced bytes); on any failure it
+ * removes the new file.  fs_replace_abort() removes it, also on an
+ * account that became read-only meanwhile (the old file was never
+ * touched).  Both close f whatever they return, nwritten (may be NULL)
+ * as for fs_close.
+ */
+int fs_replace_open(struct fs *fs, const char *path, const char *prefix,
+    struct fs_file **out);
+int fs_replace_commit(struct fs *fs, struct fs_file *f, uint64_t *nwritten);
+int fs_replace_abort(struct fs *fs, struct fs_file *f, uint64_t *nwritten);
+
 /* follow: 1 stat, 0 lstat. */
 int fs_stat(struct fs *fs, const char *path, int follow, struct stat *st);
 int fs_setstat(struct fs *fs, const char *path, int follow,

@@ -18,7 +18,29 @@
  * On top of the fs layer, the sink refuses a name that is not one plain
  * component ("", ".", "..", anything holding '/': the CVE-2019-6111
  * class), refuses a file whose announced size would not fit before
- * writing its first byte, and removes a file whose data did not all land.
+ * writing its first byte, and never leaves a file whose data did not all
+ * land:
+ *
+ * - a new name is written in place and removed on any failure;
+ * - over an existing regular file (also through a symbolic link) the
+ *   data goes to a new file beside it, ".coffer-scp." and 10 random
+ *   characters, made O_EXCL through the fs layer (fs_replace_open), and
+ *   is renamed over it (fs_rename) only after the last byte landed and the
+ *   client said 0.  Any failure — a refused or failed write, the client's
+ *   error, input ending mid-file (a killed client, a dropped connection,
+ *   the session ended by an account change) — removes the new file and
+ *   leaves the old one as it was, byte for byte.  The new file gets the
+ *   old one's mode, as OpenSSH's scp keeps it when it overwrites in place,
+ *   or with -p the mode (and times) sent.  Unlike scp in place it is a
+ *   new inode: other hard links keep the old content.
+ *
+ * Quota on an overwrite.  Usage is the sum of what is on disk, so while
+ * the new copy is written both copies count, and the copy is charged as
+ * any new file: replacing a file needs room for the new copy until the
+ * rename (as with rsync's temporary files), so that no limit is passed,
+ * even for a moment and whatever several sessions do at once.  The C
+ * line's full size is checked before the first byte, and every write
+ * is charged; the rename then gives the old file's bytes back.
  */
 #include "exec.h"
 
@@ -41,6 +63,7 @@
 #define SCP_LINE_MAX 2048    /* a control record, as OpenSSH's */
 #define SCP_DEPTH_MAX 64     /* directories nested in one transfer */
 #define SCP_PATHS_MAX 4096   /* source paths after expansion */
+#define SCP_TMP_PREFIX ".coffer-scp." /* an overwrite's new copy */
 
 /* Times from a T record, for the next C or D. */
 struct times {
@@ -304,6 +327,11 @@ parse_entry(const char *p, uint32_t *mode, uint64_t *size,
 /*
  * A C record: check, open, take size bytes, answer.  0 to go on, -2 when
  * the transfer can't go on (input lost, or fatal from the client).
+ *
+ * Over an existing regular file the bytes go to a new hidden file beside
+ * it (fs_replace_open), renamed over it only once they all landed; it
+ * keeps the old file's mode unless -p.  A new file is written in place
+ * and removed if its data did not all land.
  */
 static int
 recv_file(struct scp *s, const char *path, uint32_t mode, uint64_t size,
@@ -313,21 +341,27 @@ recv_file(struct scp *s, const char *path, uint32_t mode, uint64_t size,
 	struct fs_file *f = NULL;
 	struct fs_attr a;
 	struct stat st;
-	uint64_t need = size, off = 0, nw = 0;
-	int rc, werr = 0, serr = 0, r, link;
+	uint64_t off = 0, nw = 0;
+	uint32_t perm = mode;
+	int rc, werr = 0, r, link = 0, over = 0;
 
-	link = fs_stat(s->fs, path, 0, &st) == 0 && S_ISLNK(st.st_mode);
 	if (fs_stat(s->fs, path, 1, &st) == 0) {
 		if (S_ISDIR(st.st_mode))
 			return say(s, 1, "%s: %s", path, strerror(EISDIR));
-		if (S_ISREG(st.st_mode))
-			need = size > (uint64_t)st.st_size ?
-			    size - (uint64_t)st.st_size : 0;
-	}
+		if (S_ISREG(st.st_mode)) {
+			over = 1; /* quota: the whole new copy, see above */
+			if (!s->preserve)
+				perm = st.st_mode & 0777;
+		}
+	} else
+		link = fs_stat(s->fs, path, 0, &st) == 0 &&
+		    S_ISLNK(st.st_mode);
 	/* Before a byte is written: does it fit at all? */
-	if ((rc = fs_quota_check(s->fs, path, need)) != 0 ||
-	    (rc = fs_open(s->fs, path, O_WRONLY | O_CREAT | O_TRUNC, mode,
-		 &f)) != 0)
+	if ((rc = fs_quota_check(s->fs, path, size)) == 0)
+		rc = over ? fs_replace_open(s->fs, path, SCP_TMP_PREFIX, &f) :
+		    fs_open(s->fs, path, O_WRONLY | O_CREAT | O_TRUNC, mode,
+			&f);
+	if (rc != 0)
 		return say(s, 1, "%s: %s", path,
 		    errstr(s, rc, eb, sizeof(eb)));
 	if (ack(s) != 0) {
@@ -355,30 +389,43 @@ recv_file(struct scp *s, const char *path, uint32_t mode, uint64_t size,
 	}
 	if ((r = response(s)) == -2)
 		goto fail;
-	serr = r == -1; /* the client could not read it all */
-	if (werr != 0 || serr) {
+	if (werr != 0 || r == -1) { /* -1: the client could not read it all */
 		r = 0;
 		goto fail;
 	}
-	rc = 0;
-	if (s->preserve) {
-		memset(&a, 0, sizeof(a));
+	memset(&a, 0, sizeof(a));
+	if (over || s->preserve) {
 		a.flags = FS_ATTR_PERM;
-		a.perm = mode;
-		if (t->set) {
-			a.flags |= FS_ATTR_TIMES;
-			a.mtime = t->mtime;
-			a.atime = t->atime;
-		}
-		rc = fs_fsetstat(s->fs, f, &a);
+		a.perm = perm;
 	}
-	fs_close(s->fs, f, NULL, &nw);
-	log_info("close \"%s\" read=0 written=%" PRIu64, path, nw);
+	if (s->preserve && t->set) {
+		a.flags |= FS_ATTR_TIMES;
+		a.mtime = t->mtime;
+		a.atime = t->atime;
+	}
+	rc = a.flags != 0 ? fs_fsetstat(s->fs, f, &a) : 0;
+	if (over) {
+		/* The old file's mode is part of it: not set, not replaced. */
+		if ((werr = rc) != 0 ||
+		    (werr = fs_replace_commit(s->fs, f, &nw)) != 0) {
+			f = NULL;
+			goto kept;
+		}
+		rc = 0;
+	} else
+		fs_close(s->fs, f, NULL, &nw);
+	log_info("close \"%s\" read=0 written=%" PRIu64 "%s", path, nw,
+	    over ? " (replaced)" : "");
 	if (rc != 0)
 		return say(s, 1, "%s: set mode and times: %s", path,
 		    errstr(s, rc, eb, sizeof(eb)));
 	return ack(s) != 0 ? -2 : 0;
 fail:
+	if (over) {
+		fs_replace_abort(s->fs, f, &nw);
+		f = NULL;
+		goto kept;
+	}
 	/*
 	 * A file that did not fully land is not left behind (a symbolic
 	 * link written through keeps its target, emptied).  The space it
@@ -394,6 +441,12 @@ fail:
 		rc = fs_remove(s->fs, path);
 	log_info("scp: removed partial \"%s\" (%" PRIu64 " of %" PRIu64
 	    " bytes)%s", path, nw, size, rc != 0 ? ": failed" : "");
+	goto answer;
+kept:
+	/* The new file is gone (fs_replace_*), the old one untouched. */
+	log_info("scp: \"%s\" kept as it was, its replacement dropped (%"
+	    PRIu64 " of %" PRIu64 " bytes)", path, nw, size);
+answer:
 	if (r == -2)
 		return -2;
 	if (werr != 0)

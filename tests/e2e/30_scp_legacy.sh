@@ -5,6 +5,8 @@
 # actually written), hostile names, paths outside the root — with what
 # landed on disk checked each time.
 . tests/lib/lib.sh
+. tests/e2e/e2e_lib.inc
+. tests/e2e/quota_lib.inc
 LC_ALL=C
 export LC_ALL
 
@@ -55,8 +57,12 @@ check "upload to ~alice/x" scpo "$L/a.txt" "alice@$H:~alice/tilde2.txt"
 check "… lands in the home" test -f "$S/alice/tilde2.txt"
 printf 'longer content\n' >"$L/over"
 printf 'short\n' >"$S/alice/over"
+chmod 600 "$S/alice/over"
 check "overwrite an existing file" scpo "$L/over" "alice@$H:over"
 eq "… with the new content" "$(cat "$S/alice/over")" "longer content"
+eq "… its mode kept (no -p)" "$(stat -c %a "$S/alice/over")" 600
+eq "… no temporary file left" \
+	"$(find "$S" -name '.coffer-scp.*' | wc -l)" 0
 check_fail "-d with a file as target is refused" \
 	scpo "$L/a.txt" "$L/b.txt" "alice@$H:a.txt"
 eq "… and the file is untouched" "$(cat "$S/alice/a.txt")" hello
@@ -247,8 +253,12 @@ contains "… with the space left" "$(cat "$T/.last")" \
 	"quota exceeded: 40960 bytes available"
 check "… no partial file" test ! -e "$S/bob/second"
 eq "… usage unchanged" "$(used bob)" 61440
-check "overwriting with the same size fits (only growth counts)" \
-	scpo "$L/60k" "bob@$H:60k"
+h60=$(sha "$S/bob/60k")
+check_fail "overwriting needs room for the new copy: refused" \
+	scpo "$L/200k" "bob@$H:60k"
+contains "… from the announced size" "$(cat "$T/.last")" \
+	"60k: quota exceeded: 40960 bytes available"
+eq "… the old file is intact" "$(sha "$S/bob/60k")" "$h60"
 mkdir -p "$L/qtree"
 cp "$L/40k" "$L/qtree/fits"
 cp "$L/200k" "$L/qtree/toobig"
@@ -286,6 +296,129 @@ contains "mid-file: the first is refused" "$(tr -d '\000\001\002' <"$T/race")" \
 check "… its partial file is removed" test ! -e "$S/bob/race"
 eq "… only the other file is left" "$(ls "$S/bob")" other
 eq "… usage matches the disk" "$(used bob)" 40960
+
+# ---- overwriting: the old file is kept until the new one has landed ----
+
+temps() { find "$S" -name '.coffer-scp.*' | wc -l; }
+# temp_size USER — the size of USER's one temporary file ("" if none).
+temp_size() {
+	find "$S/$1" -maxdepth 1 -name '.coffer-scp.*' -printf '%s\n' |
+		head -n 1
+}
+# held USER NAME — a hand-driven sink in the background ($race) sends a
+# 50 KiB NAME: 1000 bytes, then the rest once $T/go exists; its answers
+# go to $T/race.  Returns once the first 1000 bytes are on disk.
+held() {
+	rm -f "$T/go"
+	(
+		printf 'C0644 51200 %s\n' "$2"
+		head -c 1000 /dev/zero
+		wait_until 20 test -f "$T/go"
+		head -c 50200 /dev/zero
+		printf '\0'
+	) | raw "$1" scp -t / >"$T/race" 2>&1 &
+	race=$!
+	wait_until 10 temp_is "$1" 1000
+}
+temp_is() { [ "$(temp_size "$1")" = "$2" ]; }
+no_temps() { [ "$(temps)" = 0 ]; }
+temp_grown() { _s=$(temp_size "$1"); [ "${_s:-0}" -gt 0 ]; }
+said_race() { tr -d '\000\001\002' <"$T/race"; }
+rm -f "$S/bob/other"
+"$COFFER" rescan >/dev/null 2>&1
+cp "$L/40k" "$L/keep"
+check "overwrite: a 40 KiB file to keep" scpo "$L/keep" "bob@$H:keep"
+keep=$(sha "$S/bob/keep")
+
+# Refused mid-file: the announced size fits (50 KiB, with 60 KiB free),
+# then a second session takes the space.
+held bob keep
+eq "overwrite mid-file: written beside the old file" "$(temp_size bob)" 1000
+eq "… the old file untouched meanwhile" "$(sha "$S/bob/keep")" "$keep"
+check "… a second session takes the space" scpo "$L/40k" "bob@$H:other"
+touch "$T/go"
+wait $race
+contains "… the overwrite is refused" "$(said_race)" "keep: quota exceeded"
+eq "… the old file is intact (sha256)" "$(sha "$S/bob/keep")" "$keep"
+eq "… no temporary file left" "$(temps)" 0
+eq "… usage is what is on disk" "$(used bob)" "$(dsum "$S/bob")"
+check_log "… logged: old file kept" 'scp: "/keep" kept as it was'
+
+# Until the new copy replaces the old one both are on disk and both
+# count: replacing a file needs room for the whole new copy.
+rm -f "$S/bob/other"
+"$COFFER" rescan >/dev/null 2>&1
+head -c 61440 /dev/urandom >"$L/keep"
+check "overwrite with a copy exactly the size of the space left" \
+	scpo "$L/keep" "bob@$H:keep"
+eq "… the new content" "$(sha "$S/bob/keep")" "$(sha "$L/keep")"
+eq "… usage is the new copy's" "$(used bob)" 61440
+eq "… no temporary file left" "$(temps)" 0
+keep=$(sha "$S/bob/keep")
+head -c 61440 /dev/urandom >"$L/keep1"
+check_fail "a same-size overwrite without room for the copy: refused" \
+	scpo "$L/keep1" "bob@$H:keep"
+contains "… from the announced size" "$(cat "$T/.last")" \
+	"keep: quota exceeded: 40960 bytes available"
+eq "… the old file is intact" "$(sha "$S/bob/keep")" "$keep"
+eq "… usage unchanged" "$(used bob)" 61440
+check "a 40 KiB overwrite fits" scpo "$L/40k" "bob@$H:keep"
+eq "… the new content" "$(sha "$S/bob/keep")" "$(sha "$L/40k")"
+eq "… usage is the new copy's" "$(used bob)" 40960
+
+# The old file removed by another session meanwhile: its bytes no longer
+# pay for the new copy, whose net growth must then fit when it replaces.
+rm -f "$S/bob/other"
+"$COFFER" rescan >/dev/null 2>&1
+held bob keep
+eq "old file removed meanwhile: the overwrite is under way" \
+	"$(temp_size bob)" 1000
+printf 'rm keep\n' | sftp_b bob >/dev/null 2>&1
+check "… another session removed the old file" test ! -e "$S/bob/keep"
+check "… and took 60 KiB" scpo "$L/60k" "bob@$H:other"
+touch "$T/go"
+wait $race
+contains "… the overwrite is refused" "$(said_race)" "keep: quota exceeded"
+eq "… no temporary file left" "$(temps)" 0
+eq "… usage is what is on disk, within the quota" "$(used bob)" 61440
+eq "… nothing took the old name" "$(ls "$S/bob")" other
+rm -f "$S/bob/other"
+"$COFFER" rescan >/dev/null 2>&1
+
+# A client that disconnects mid-file over an existing file.
+head -c 1048576 /dev/urandom >"$S/alice/victim"
+chmod 600 "$S/alice/victim"
+victim=$(sha "$S/alice/victim")
+head -c 8388608 /dev/urandom >"$L/big8"
+scpo -l 2000 "$L/big8" "alice@$H:victim" >/dev/null 2>&1 &
+up=$!
+wait_until 15 temp_grown alice
+check "killed client: its upload was under way" temp_grown alice
+for p in $(ps -o pid= --ppid "$up"); do kill -9 "$p" 2>/dev/null; done
+kill -9 "$up" 2>/dev/null
+wait "$up" 2>/dev/null
+wait_until 10 no_temps
+eq "… no temporary file left" "$(temps)" 0
+eq "… the old file is intact (sha256)" "$(sha "$S/alice/victim")" \
+	"$victim"
+eq "… and keeps its mode" "$(stat -c %a "$S/alice/victim")" 600
+check_log "… logged: old file kept" 'scp: "/?victim" kept as it was'
+
+# The account made read-only mid-file: the new copy is removed all the
+# same (removing it restores what was there).
+held alice victim
+eq "read-only mid-file: the overwrite is under way" \
+	"$(temp_size alice)" 1000
+"$COFFER" set alice --read-only >/dev/null
+log_wait 10 'user=alice .*account is now read-only'
+touch "$T/go"
+wait $race
+contains "… refused" "$(said_race)" "victim: read-only account"
+eq "… no temporary file left" "$(temps)" 0
+eq "… the old file is intact (sha256)" "$(sha "$S/alice/victim")" \
+	"$victim"
+"$COFFER" set alice --read-write >/dev/null
+rm -f "$L/big8" "$S/alice/victim"
 
 # a hostile client: names that are not one plain component
 snapshot "$S" >"$T/store.before"

@@ -218,11 +218,54 @@ eq "the client's error record is counted" "$RC" 1
 check "… and the next file still lands" test -f "$R/after"
 sink 'C0644 3 partial\nab'
 check "input ends inside a file: no partial file" test ! -e "$R/partial"
+ln -s newtarget "$R/dangling"
+sink 'C0644 3 dangling\nab'
+check "… written through a dangling symlink: the link stays" \
+	test -L "$R/dangling"
+eq "… the file it made emptied" "$(stat -c %s "$R/newtarget")" 0
+rm -f "$R/dangling" "$R/newtarget"
+
+# Overwriting: the data goes to a hidden file beside the old one, renamed
+# over it once all landed; any failure leaves the old file as it was.
+temps() { find "$R" -name '.coffer-scp.*' | wc -l; }
+head -c 100000 /dev/urandom >"$R/old"
+chmod 600 "$R/old"
+old=$(sha "$R/old")
+sink 'C0644 5 old\nab'
+eq "overwrite, input ends inside it: the old file is kept" \
+	"$(sha "$R/old")" "$old"
+eq "… no temporary file left" "$(temps)" 0
+sink 'C0644 3 old\nabc\001scp: read error\n'
+eq "overwrite, the client fails reading: the old file is kept" \
+	"$(sha "$R/old")" "$old"
+eq "… no temporary file left" "$(temps)" 0
+eq "… acked" "$OUT" " \\0 \\0 \\0 "
+head -c 70000 /dev/zero | { printf 'C0644 100000 old\n'; cat; } |
+	"$E" "$R" "scp -t /" >/dev/null 2>&1
+eq "overwrite, 70000 of 100000 bytes then EOF: the old file is kept" \
+	"$(sha "$R/old")" "$old"
+eq "… no temporary file left" "$(temps)" 0
+sink 'C0644 3 old\nnew\000'
+eq "overwrite: the new content" "$(cat "$R/old")" new
+eq "… the old file's mode kept (as scp does without -p)" \
+	"$(stat -c %a "$R/old")" 600
+eq "… no temporary file left" "$(temps)" 0
+sink 'T1000000000 0 1000000000 0\nC0640 3 old\np-p\000' 'scp -p -t /'
+eq "overwrite with -p: the new content" "$(cat "$R/old")" p-p
+eq "… the mode sent" "$(stat -c %a "$R/old")" 640
+eq "… the times sent" "$(stat -c %Y "$R/old")" 1000000000
 printf old >"$R/target"
 ln -s target "$R/lnk"
 sink 'C0644 3 lnk\nab'
-check "… written through a symlink: the link stays" test -L "$R/lnk"
-eq "… its target emptied" "$(stat -c %s "$R/target")" 0
+check "overwrite through a symlink, input ends: the link stays" \
+	test -L "$R/lnk"
+eq "… its target kept" "$(cat "$R/target")" old
+eq "… no temporary file left" "$(temps)" 0
+sink 'C0644 3 lnk\nnew\000'
+check "overwrite through a symlink: the link stays" test -L "$R/lnk"
+eq "… its target replaced" "$(cat "$R/target")" new
+eq "… no temporary file left" "$(temps)" 0
+rm -f "$R/old" "$R/lnk" "$R/target"
 sink 'C0644 3 srcerr\nabc\001scp: read error\n'
 check "the client fails reading: no partial file" test ! -e "$R/srcerr"
 eq "… acked" "$OUT" " \\0 \\0 \\0 "
