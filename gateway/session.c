@@ -53,6 +53,28 @@ struct conn {
 };
 
 static char grace_msg[160]; /* formatted before the alarm is set */
+static volatile sig_atomic_t stop_asked; /* SIGTERM: end at the next tick */
+
+static void
+on_sigterm(int sig)
+{
+	(void)sig;
+	stop_asked = 1;
+}
+
+/*
+ * A SIGTERM ends the session at its next tick (within a second), through
+ * the same orderly path as an account change: a front end mid-file drops
+ * its temporary copy and says why.  0 to go on, -1 to end.
+ */
+static int
+stop_tick(void)
+{
+	if (!stop_asked)
+		return 0;
+	log_info("stopping on SIGTERM: ending the session");
+	return -1;
+}
 
 static void
 grace_expired(int sig)
@@ -337,6 +359,8 @@ serve_sftp(struct conn *c, struct fs *fs)
 				break;
 			sftp_sent(sf, olen);
 		}
+		if (stop_tick() != 0)
+			break;
 		if (time(NULL) - last_refresh >= c->gw->cfg->refresh_seconds) {
 			last_refresh = time(NULL);
 			if (refresh_account(c, fs) != 0)
@@ -430,6 +454,8 @@ exec_tick(struct conn *c)
 {
 	time_t now = time(NULL);
 
+	if (stop_tick() != 0)
+		return -1;
 	if (now - c->refreshed < c->gw->cfg->refresh_seconds)
 		return 0;
 	c->refreshed = now;
@@ -517,6 +543,7 @@ session_run(ssh_session s, const struct gw *gw, const char *addr)
 	struct conn c;
 	struct fs *fs = NULL;
 	ssh_event ev = NULL;
+	struct sigaction sa;
 	char sid[16];
 	int rc, status = 1;
 
@@ -532,6 +559,9 @@ session_run(ssh_session s, const struct gw *gw, const char *addr)
 	    (long)getpid(), sid, addr);
 	signal(SIGALRM, grace_expired);
 	alarm((unsigned)gw->cfg->login_grace_time);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigterm; /* no SA_RESTART: a wait is cut short */
+	sigaction(SIGTERM, &sa, NULL);
 
 	if ((rc = store_open(gw->cfg->database, 0, &c.st)) != 0) {
 		log_error("cannot open the store: %s", cof_strerror(rc));

@@ -404,6 +404,19 @@ eq "… the old file is intact (sha256)" "$(sha "$S/alice/victim")" \
 eq "… and keeps its mode" "$(stat -c %a "$S/alice/victim")" 600
 check_log "… logged: old file kept" 'scp: "/?victim" kept as it was'
 
+# The session's process stopped (SIGTERM, as a shutdown sends) mid-file:
+# it ends at its next tick and drops the copy.
+held alice victim
+eq "SIGTERM mid-file: the overwrite is under way" "$(temp_size alice)" 1000
+for p in $(pgrep -P "$_gw_pid"); do kill -TERM "$p"; done
+wait_until 10 no_temps
+touch "$T/go"
+wait $race
+eq "… no temporary file left" "$(temps)" 0
+eq "… the old file is intact (sha256)" "$(sha "$S/alice/victim")" \
+	"$victim"
+check_log "… logged" 'stopping on SIGTERM: ending the session'
+
 # The account made read-only mid-file: the new copy is removed all the
 # same (removing it restores what was there).
 held alice victim
