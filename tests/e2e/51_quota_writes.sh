@@ -138,11 +138,20 @@ eq "scp: 5000 bytes on disk" "$(sha "$T/store/ex/five")" "$(sha "$L/5000")"
 out=$(scp -O -P "$PORT" $(ssh_opts) "$L/5000" "ex@127.0.0.1:/one" 2>&1)
 contains "scp -O when full: 0 bytes available" "$out" \
     "quota exceeded: 0 bytes available"
-# Overwriting a file with one of the same size grows nothing: it fits.
+# scp (SFTP mode) overwrites in place: a same-size file fits when full.
+# scp -O writes a copy beside the old file until it is complete (a
+# failure never leaves a partial file): that copy needs room of its own.
+head -c 5000 /dev/urandom >"$L/5000b"
 # shellcheck disable=SC2046
-check "scp -O overwrites in place when full" \
-    scp -O -q -P "$PORT" $(ssh_opts) "$L/5000" "ex@127.0.0.1:/five"
-eq "scp -O: same bytes" "$(sha "$T/store/ex/five")" "$(sha "$L/5000")"
+check "scp (SFTP) overwrites in place when full" \
+    scp -q -P "$PORT" $(ssh_opts) "$L/5000b" "ex@127.0.0.1:/five"
+eq "scp: the new bytes" "$(sha "$T/store/ex/five")" "$(sha "$L/5000b")"
+# shellcheck disable=SC2046
+out=$(scp -O -P "$PORT" $(ssh_opts) "$L/5000" "ex@127.0.0.1:/five" 2>&1)
+contains "scp -O over a file when full: no room for its copy" "$out" \
+    "five: quota exceeded: 0 bytes available"
+eq "scp -O: the old bytes kept" "$(sha "$T/store/ex/five")" \
+    "$(sha "$L/5000b")"
 eq "the account holds exactly its quota" "$(dsum "$T/store/ex")" $Q
 qpy disk-matches "after sftp and scp"
 check_log "the refusal is logged" "quota"
