@@ -366,8 +366,8 @@ check "a 40 KiB overwrite fits" scpo "$L/40k" "bob@$H:keep"
 eq "… the new content" "$(sha "$S/bob/keep")" "$(sha "$L/40k")"
 eq "… usage is the new copy's" "$(used bob)" 40960
 
-# The old file removed by another session meanwhile: its bytes no longer
-# pay for the new copy, whose net growth must then fit when it replaces.
+# The old file removed by another session meanwhile, which then takes
+# the space: the copy is refused mid-file and nothing takes the old name.
 rm -f "$S/bob/other"
 "$COFFER" rescan >/dev/null 2>&1
 held bob keep
