@@ -122,6 +122,32 @@ unlock(struct ledger *lg)
 
 /* ---- processes in flight and frozen folders -------------------------- */
 
+/*
+ * This process's pid without a system call each time (glibc no longer
+ * caches it): taken once, and again in a child after fork().
+ */
+static pid_t self_pid;
+
+static void
+self_forked(void)
+{
+	self_pid = 0;
+}
+
+static pid_t
+self(void)
+{
+	static int hooked;
+
+	if (!hooked) {
+		pthread_atfork(NULL, NULL, self_forked);
+		hooked = 1;
+	}
+	if (self_pid == 0)
+		self_pid = getpid();
+	return self_pid;
+}
+
 /* 0 only if pid is known to be gone (a live pid of another user: alive). */
 static int
 alive(int32_t pid)
@@ -142,7 +168,7 @@ static int
 proc_slot_locked(struct ledger *lg)
 {
 	struct ledger_proc *pr = lg->f->procs;
-	pid_t me = getpid();
+	pid_t me = self();
 	int i, k;
 
 	if (lg->pslot >= 0 && lg->pid == me && pr[lg->pslot].pid == me)
@@ -176,7 +202,7 @@ frozen_by_other(struct ledger *lg, const struct ledger_set *a,
 {
 	const struct ledger_set *sets[2] = { a, b };
 	struct ledger_file *f = lg->f;
-	pid_t me = getpid();
+	pid_t me = self();
 	uint32_t i, k;
 	int r;
 
@@ -205,7 +231,7 @@ static int
 snapshot_locked(struct ledger *lg, uint32_t **snap, size_t *n)
 {
 	struct ledger_proc *pr = lg->f->procs;
-	pid_t me = getpid();
+	pid_t me = self();
 	size_t k = 0;
 	uint32_t i, *s;
 
@@ -379,7 +405,7 @@ ledger_close(struct ledger *lg)
 {
 	if (lg == NULL)
 		return;
-	if (lg->pslot >= 0 && lg->pid == getpid() && lock(lg) == 0) {
+	if (lg->pslot >= 0 && lg->pid == self() && lock(lg) == 0) {
 		if (lg->f->procs[lg->pslot].pid == lg->pid)
 			lg->f->procs[lg->pslot].pid = 0;
 		unlock(lg);
@@ -438,7 +464,7 @@ limit_for(const char *folder, uint64_t store_size,
 static void
 thaw_locked(struct ledger_file *f)
 {
-	pid_t me = getpid();
+	pid_t me = self();
 	int r;
 
 	for (r = 0; r < LEDGER_SLOTS; r++)
@@ -462,7 +488,7 @@ count_row(struct ledger *lg, const char *root, int r, int with_root)
 	uint32_t gen, *snap = NULL;
 	uint64_t used = 0;
 	size_t n = 0;
-	pid_t me = getpid();
+	pid_t me = self();
 	int rc;
 
 	for (waited = 0;; waited++) {
@@ -547,7 +573,7 @@ ledger_sync(struct ledger *lg, const char *root, uint64_t store_size,
 		    fo);
 		f->rows[r].used = 0;
 		f->rows[r].limit = 0;
-		f->rows[r].frozen = getpid();
+		f->rows[r].frozen = self();
 		f->rows[r].gen++;
 		f->rows[r].in_use = 1;
 		f->tgen++;
@@ -750,7 +776,7 @@ ledger_freeze(struct ledger *lg, struct ledger_set *a, struct ledger_set *b)
 	const struct ledger_set *sets[2] = { a, b };
 	uint32_t i, k, *snap = NULL;
 	size_t n = 0;
-	pid_t me = getpid();
+	pid_t me = self();
 	int rc;
 
 	if ((rc = wait_thawed_locked(lg, a, b)) != 0)
