@@ -69,6 +69,14 @@ struct ledger {
 	size_t len;
 	pid_t pid; /* the process that owns pslot (a fork must not use it) */
 	int pslot; /* this process's entry in procs[], -1 before the first */
+	/* This process's note of the rows in use: none at or above hi,
+	 * true while the table's generation is still hi_tgen (every row
+	 * added or dropped bumps it).  Spares a look-up the walk over all
+	 * LEDGER_SLOTS rows, a megabyte of shared memory, on every open
+	 * for writing and every rename. */
+	uint32_t hi;
+	uint32_t hi_tgen;
+	int hi_valid;
 };
 
 char *
@@ -627,15 +635,33 @@ ledger_rescan(struct ledger *lg, const char *root, const char *folder)
 	return 0;
 }
 
+/* One past the last row in use (lock held). */
+static uint32_t
+rows_end(struct ledger *lg)
+{
+	struct ledger_file *f = lg->f;
+	uint32_t r;
+
+	if (lg->hi_valid && lg->hi_tgen == f->tgen)
+		return lg->hi;
+	for (r = LEDGER_SLOTS; r > 0 && !f->rows[r - 1].in_use; r--)
+		;
+	lg->hi = r;
+	lg->hi_tgen = f->tgen;
+	lg->hi_valid = 1;
+	return r;
+}
+
 /* Caller holds the lock. */
 static int
-lookup_locked(struct ledger_file *f, const char *path, struct ledger_set *s)
+lookup_locked(struct ledger *lg, const char *path, struct ledger_set *s)
 {
-	uint32_t r;
+	struct ledger_file *f = lg->f;
+	uint32_t r, end = rows_end(lg);
 
 	s->n = 0;
 	s->tgen = f->tgen;
-	for (r = 0; r < LEDGER_SLOTS; r++) {
+	for (r = 0; r < end; r++) {
 		if (!f->rows[r].in_use ||
 		    !folder_contains(f->rows[r].folder, path))
 			continue;
@@ -658,7 +684,7 @@ ledger_lookup(struct ledger *lg, const char *path, struct ledger_set *set)
 	strcpy(set->path, path);
 	if ((rc = lock(lg)) != 0)
 		return rc;
-	rc = lookup_locked(lg->f, path, set);
+	rc = lookup_locked(lg, path, set);
 	unlock(lg);
 	return rc;
 }
@@ -668,16 +694,17 @@ ledger_lookup(struct ledger *lg, const char *path, struct ledger_set *set)
  * added that contains it, or a slot dropped or recycled).  Lock held.
  */
 static int
-refresh_locked(struct ledger_file *f, struct ledger_set *s)
+refresh_locked(struct ledger *lg, struct ledger_set *s)
 {
+	struct ledger_file *f = lg->f;
 	uint32_t i;
 
 	if (s->tgen != f->tgen)
-		return lookup_locked(f, s->path, s);
+		return lookup_locked(lg, s->path, s);
 	for (i = 0; i < s->n; i++)
 		if (!f->rows[s->slot[i]].in_use ||
 		    f->rows[s->slot[i]].gen != s->gen[i])
-			return lookup_locked(f, s->path, s);
+			return lookup_locked(lg, s->path, s);
 	return 0;
 }
 
@@ -726,8 +753,8 @@ wait_thawed_locked(struct ledger *lg, struct ledger_set *a,
 	for (waited = 0;; waited++) {
 		if ((rc = lock(lg)) != 0)
 			return rc;
-		if ((a != NULL && (rc = refresh_locked(lg->f, a)) != 0) ||
-		    (b != NULL && (rc = refresh_locked(lg->f, b)) != 0)) {
+		if ((a != NULL && (rc = refresh_locked(lg, a)) != 0) ||
+		    (b != NULL && (rc = refresh_locked(lg, b)) != 0)) {
 			unlock(lg);
 			return rc;
 		}
@@ -850,8 +877,8 @@ transfer(struct ledger *lg, struct ledger_set *from, struct ledger_set *to,
 
 	if ((rc = lock(lg)) != 0)
 		return rc;
-	if ((from != NULL && (rc = refresh_locked(f, from)) != 0) ||
-	    (rc = refresh_locked(f, to)) != 0)
+	if ((from != NULL && (rc = refresh_locked(lg, from)) != 0) ||
+	    (rc = refresh_locked(lg, to)) != 0)
 		goto out;
 	for (i = 0; !undo && bytes > replaced && i < to->n; i++) {
 		struct ledger_row *row = &f->rows[to->slot[i]];
@@ -931,7 +958,7 @@ ledger_available(struct ledger *lg, struct ledger_set *set, uint64_t *avail)
 
 	if ((rc = lock(lg)) != 0)
 		return rc;
-	if ((rc = refresh_locked(lg->f, set)) == 0)
+	if ((rc = refresh_locked(lg, set)) == 0)
 		*avail = avail_locked(lg->f, set);
 	unlock(lg);
 	return rc;

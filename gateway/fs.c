@@ -113,31 +113,27 @@ resolve(struct fs *fs, const char *path, int flags, mode_t mode, int *out)
 }
 
 /*
- * Splits path into a resolved parent directory (O_PATH) and its last
- * component, which is never ".", ".." or empty.  The root itself has no
- * parent: -EPERM.
+ * Splits path into its parent (into parent, FS_PATH_MAX + 1 bytes) and
+ * its last component, which is never ".", ".." or empty.  The root
+ * itself has no parent: -EPERM.
  */
 static int
-split(struct fs *fs, const char *path, int *dirfd, char *name)
+split_path(const char *path, char *parent, char *name)
 {
-	char buf[FS_PATH_MAX + 1];
 	size_t n = strlen(path);
 	char *slash, *last;
-	const char *parent;
 
 	if (n > FS_PATH_MAX)
 		return -ENAMETOOLONG;
-	memcpy(buf, path, n + 1);
-	while (n > 1 && buf[n - 1] == '/')
-		buf[--n] = '\0';
-	slash = strrchr(buf, '/');
+	memcpy(parent, path, n + 1);
+	while (n > 1 && parent[n - 1] == '/')
+		parent[--n] = '\0';
+	slash = strrchr(parent, '/');
 	if (slash == NULL) {
-		parent = ".";
-		last = buf;
+		last = parent;
 	} else {
 		*slash = '\0';
 		last = slash + 1;
-		parent = slash == buf ? "/" : buf;
 	}
 	if (*last == '\0')
 		return -EPERM; /* "/" */
@@ -145,7 +141,26 @@ split(struct fs *fs, const char *path, int *dirfd, char *name)
 		return -EINVAL;
 	if (strlen(last) > NAME_MAX)
 		return -ENAMETOOLONG;
-	strcpy(name, last);
+	memmove(name, last, strlen(last) + 1);
+	if (slash == NULL)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		strcpy(parent, "/");
+	return 0;
+}
+
+/*
+ * Splits path into a resolved parent directory (O_PATH) and its last
+ * component (see split_path).
+ */
+static int
+split(struct fs *fs, const char *path, int *dirfd, char *name)
+{
+	char parent[FS_PATH_MAX + 1];
+	int rc;
+
+	if ((rc = split_path(path, parent, name)) != 0)
+		return rc;
 	return resolve(fs, parent, O_PATH | O_DIRECTORY, 0, dirfd);
 }
 
@@ -187,6 +202,26 @@ lookup_set(struct fs *fs, int fd, const char *name, struct ledger_set *set)
 		return rc;
 	rc = ledger_lookup(fs->lg, p, set);
 	return rc == 0 ? 0 : -EIO;
+}
+
+/* The set of name next to the file set was made for (same folder),
+ * without asking the kernel for the folder's path again. */
+static int
+lookup_sibling(struct fs *fs, const struct ledger_set *set, const char *name,
+    struct ledger_set *out)
+{
+	char p[FS_PATH_MAX + 1];
+	const char *slash = strrchr(set->path, '/');
+	size_t n;
+
+	if (slash == NULL)
+		return -EIO;
+	n = (size_t)(slash - set->path) + 1;
+	if (n + strlen(name) >= sizeof(p))
+		return -ENAMETOOLONG;
+	memcpy(p, set->path, n);
+	strcpy(p + n, name);
+	return ledger_lookup(fs->lg, p, out) == 0 ? 0 : -EIO;
 }
 
 /* Charges delta bytes to set: -EDQUOT when a limit would be passed. */
@@ -454,6 +489,9 @@ fs_open(struct fs *fs, const char *path, int flags, mode_t mode,
 	struct stat st;
 	int acc = flags & O_ACCMODE, fd = -1, rc;
 	int writes = acc != O_RDONLY || (flags & (O_CREAT | O_TRUNC | O_APPEND));
+	/* O_CREAT | O_EXCL makes a new, empty regular file or fails (even
+	 * on a symlink): nothing to check or truncate after it. */
+	int excl = (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
 
 	if (writes && fs->read_only)
 		return -EROFS;
@@ -467,18 +505,18 @@ fs_open(struct fs *fs, const char *path, int flags, mode_t mode,
 	/* O_TRUNC is applied below, after the ledger knows the old size;
 	 * O_NONBLOCK so a planted FIFO can't hang the session. */
 	rc = resolve(fs, path, (flags & (O_ACCMODE | O_CREAT | O_EXCL |
-	    O_APPEND)) | O_NOCTTY | O_NONBLOCK, mode & 0777, &fd);
+	    O_APPEND)) | O_NOCTTY | (excl ? 0 : O_NONBLOCK), mode & 0777, &fd);
 	if (rc != 0)
 		goto out;
-	if (fstat(fd, &st) != 0) {
+	if (excl) {
+		/* new and empty */
+	} else if (fstat(fd, &st) != 0) {
 		rc = -errno;
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
+	} else if (!S_ISREG(st.st_mode)) {
 		rc = S_ISDIR(st.st_mode) ? -EISDIR : -EPERM;
 		goto out;
-	}
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+	} else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
 		rc = -errno;
 		goto out;
 	}
@@ -490,7 +528,7 @@ fs_open(struct fs *fs, const char *path, int flags, mode_t mode,
 	}
 	f->fd = fd;
 	fd = -1;
-	if ((flags & O_TRUNC) && (rc = truncate_open(fs, f)) != 0)
+	if ((flags & O_TRUNC) && !excl && (rc = truncate_open(fs, f)) != 0)
 		goto out;
 	f->append = (flags & O_APPEND) != 0;
 	*out = f;
@@ -677,24 +715,26 @@ set_size(struct fs *fs, int fd, struct ledger_set *set, uint64_t size,
 
 /*
  * perm/uid/gid/times on the file behind fd (an O_PATH or ordinary fd, in
- * the root).  The /proc/self/fd link names exactly that inode.
+ * the root).  The /proc/self/fd link names exactly that inode; an
+ * ordinary fd (opath 0) is changed directly, sparing a path look-up.
  */
 static int
-set_meta(int fd, const struct fs_attr *a, int is_link)
+set_meta(int fd, const struct fs_attr *a, int is_link, int opath)
 {
 	char proc[64];
 	struct stat st;
 
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	if (fstat(fd, &st) != 0)
-		return -errno;
 	if (a->flags & FS_ATTR_UIDGID) {
 		/* No giving files away: only a no-op change is accepted. */
+		if (fstat(fd, &st) != 0)
+			return -errno;
 		if (a->uid != st.st_uid || a->gid != st.st_gid)
 			return -EPERM;
 	}
 	if ((a->flags & FS_ATTR_PERM) && !is_link &&
-	    chmod(proc, a->perm & 0777) != 0)
+	    (opath ? chmod(proc, a->perm & 0777) :
+	    fchmod(fd, a->perm & 0777)) != 0)
 		return -errno;
 	if (a->flags & FS_ATTR_TIMES) {
 		struct timespec ts[2];
@@ -703,7 +743,8 @@ set_meta(int fd, const struct fs_attr *a, int is_link)
 		ts[0].tv_nsec = a->atime_nsec < 1000000000 ? a->atime_nsec : 0;
 		ts[1].tv_sec = a->mtime;
 		ts[1].tv_nsec = a->mtime_nsec < 1000000000 ? a->mtime_nsec : 0;
-		if (utimensat(AT_FDCWD, proc, ts, 0) != 0)
+		if ((opath ? utimensat(AT_FDCWD, proc, ts, 0) :
+		    futimens(fd, ts)) != 0)
 			return -errno;
 	}
 	return 0;
@@ -726,7 +767,7 @@ fs_fsetstat(struct fs *fs, struct fs_file *f, const struct fs_attr *a)
 		if (rc != 0)
 			return rc;
 	}
-	return set_meta(f->fd, a, 0);
+	return set_meta(f->fd, a, 0, 0);
 }
 
 /* set_size on a file opened by path, as on an open file. */
@@ -780,7 +821,7 @@ fs_setstat(struct fs *fs, const char *path, int follow,
 		if (rc != 0)
 			goto out;
 	}
-	rc = set_meta(fd, a, S_ISLNK(st.st_mode));
+	rc = set_meta(fd, a, S_ISLNK(st.st_mode), 1);
 out:
 	close(fd);
 	return rc;
@@ -996,6 +1037,7 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
     int overwrite)
 {
 	char on[NAME_MAX + 1], nn[NAME_MAX + 1];
+	char op[FS_PATH_MAX + 1], np[FS_PATH_MAX + 1];
 	struct ledger_set from, to;
 	struct stat st, dst;
 	uint64_t bytes = 0, replaced = 0;
@@ -1004,9 +1046,18 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 
 	if (fs->read_only)
 		return -EROFS;
-	if ((rc = split(fs, oldpath, &ofd, on)) != 0)
+	if ((rc = split_path(oldpath, op, on)) != 0 ||
+	    (rc = resolve(fs, op, O_PATH | O_DIRECTORY, 0, &ofd)) != 0)
 		return rc == -EPERM ? -EBUSY : rc;
-	if ((rc = split(fs, newpath, &nfd, nn)) != 0) {
+	/* One folder (a temporary file renamed over its target): resolved
+	 * once, which also makes both names surely the same folder's. */
+	if ((rc = split_path(newpath, np, nn)) == 0) {
+		if (strcmp(op, np) == 0)
+			nfd = ofd;
+		else
+			rc = resolve(fs, np, O_PATH | O_DIRECTORY, 0, &nfd);
+	}
+	if (rc != 0) {
 		rc = rc == -EPERM ? -EEXIST : rc;
 		goto out;
 	}
@@ -1020,7 +1071,8 @@ fs_rename(struct fs *fs, const char *oldpath, const char *newpath,
 	}
 	if (fs->lg != NULL) {
 		if ((rc = lookup_set(fs, ofd, on, &from)) != 0 ||
-		    (rc = lookup_set(fs, nfd, nn, &to)) != 0)
+		    (rc = nfd == ofd ? lookup_sibling(fs, &from, nn, &to) :
+		    lookup_set(fs, nfd, nn, &to)) != 0)
 			goto out;
 		cross = !same_set(&from, &to);
 		if (cross && S_ISREG(st.st_mode) && st.st_nlink > 1) {
@@ -1122,7 +1174,7 @@ out:
 	let_go(hfd);
 	if (ofd >= 0)
 		close(ofd);
-	if (nfd >= 0)
+	if (nfd >= 0 && nfd != ofd)
 		close(nfd);
 	return rc;
 }
@@ -1159,7 +1211,8 @@ fs_link(struct fs *fs, const char *oldpath, const char *newpath)
 	 */
 	if (S_ISREG(st.st_mode) && fs->lg != NULL) {
 		if ((rc = lookup_set(fs, ofd, on, &from)) != 0 ||
-		    (rc = lookup_set(fs, nfd, nn, &to)) != 0)
+		    (rc = nfd == ofd ? lookup_sibling(fs, &from, nn, &to) :
+		    lookup_set(fs, nfd, nn, &to)) != 0)
 			goto out;
 		if (!same_set(&from, &to)) {
 			rc = -EXDEV;

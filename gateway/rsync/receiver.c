@@ -50,6 +50,7 @@ struct recv {
 	unsigned char *wbuf;     /* write buffer */
 	size_t wlen;
 	uint64_t woff;           /* file offset of wbuf[0] */
+	uint64_t rnd;            /* temporary names' generator (0: unseeded) */
 };
 
 static int
@@ -73,22 +74,32 @@ base_name(const char *path)
 	return b != NULL ? b + 1 : path;
 }
 
-/* ".NAME.XXXXXX" next to path. */
+/*
+ * ".NAME.XXXXXX" next to path.  The letters need only differ from a
+ * name already there (the file is made O_EXCL, retried on a clash), so
+ * they come from a generator seeded once per session rather than from a
+ * getrandom(2) per file.
+ */
 static void
-tmp_name(const char *path, char *out, size_t len)
+tmp_name(struct recv *r, const char *path, char *out, size_t len)
 {
 	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789";
 	const char *b = base_name(path);
-	unsigned char rnd[6];
+	uint64_t z;
 	char suf[7];
 	size_t bl = strlen(b), i;
 
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		for (i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (unsigned char)(random() >> 8);
-	for (i = 0; i < 6; i++)
-		suf[i] = abc[rnd[i] % (sizeof(abc) - 1)];
+	if (r->rnd == 0 && getrandom(&r->rnd, sizeof(r->rnd), 0) !=
+	    (ssize_t)sizeof(r->rnd))
+		r->rnd = (uint64_t)time(NULL) << 20 ^ (uint64_t)random();
+	/* splitmix64 */
+	z = (r->rnd += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	for (i = 0; i < 6; i++, z >>= 8)
+		suf[i] = abc[(z & 0xff) % (sizeof(abc) - 1)];
 	suf[6] = '\0';
 	if (bl > RS_NAME_MAX - 8)
 		bl = RS_NAME_MAX - 8;
@@ -593,7 +604,7 @@ gen_link(struct sess *s, struct recv *r, int32_t ndx)
 	if (!s->o.dry_run) {
 		rc = -EEXIST;
 		for (i = 0; i < TMP_TRIES && rc == -EEXIST; i++) {
-			tmp_name(path, tmp, sizeof(tmp));
+			tmp_name(r, path, tmp, sizeof(tmp));
 			rc = fs_symlink(s->fs, e->link, tmp);
 		}
 		if (rc == 0 && (rc = fs_rename(s->fs, tmp, path, 1)) != 0)
@@ -879,7 +890,10 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 		return rc;
 	if (entry_path(r, e, r->dst, sizeof(r->dst)) != 0)
 		return RS_EPROTO;
-	existed = fs_stat(s->fs, r->dst, 0, &old) == 0 && S_ISREG(old.st_mode);
+	/* A file the generator found missing has no basis to look at
+	 * (rsync's receiver doesn't look either). */
+	existed = !(e->flags & FL_NEW) && fs_stat(s->fs, r->dst, 0,
+	    &old) == 0 && S_ISREG(old.st_mode);
 	if ((rc = digest_init(&d, s->csum, 0)) != 0)
 		goto out;
 	if (sm.count > 0) {
@@ -900,7 +914,7 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 	} else if (brc == 0) {
 		werr = -EEXIST;
 		for (i = 0; i < TMP_TRIES && werr == -EEXIST; i++) {
-			tmp_name(r->dst, r->tmp, sizeof(r->tmp));
+			tmp_name(r, r->dst, r->tmp, sizeof(r->tmp));
 			werr = fs_open(s->fs, r->tmp, O_WRONLY | O_CREAT |
 			    O_EXCL, 0600, &r->out);
 		}
@@ -1019,9 +1033,10 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 		if ((werr = fs_fsetstat(s->fs, r->out, &a)) != 0)
 			write_failed(s, e, werr);
 	}
+	/* A new file's attributes are all set from e: st is not used. */
 	if (existed)
 		st = old;
-	else if (fs_fstat(s->fs, r->out, &st) != 0)
+	else
 		memset(&st, 0, sizeof(st));
 	set_attrs(s, r->dst, r->out, e, &st, !existed, 1);
 	if (s->o.do_fsync)
@@ -1136,7 +1151,7 @@ link_groups(struct sess *s, struct recv *r)
 			continue;
 		rc = -EEXIST;
 		for (k = 0; k < TMP_TRIES && rc == -EEXIST; k++) {
-			tmp_name(path, tmp, sizeof(tmp));
+			tmp_name(r, path, tmp, sizeof(tmp));
 			rc = fs_link(s->fs, first, tmp);
 		}
 		if (rc == 0 && (rc = fs_rename(s->fs, tmp, path, 1)) != 0)
