@@ -272,12 +272,14 @@ drain(struct ledger *lg, const uint32_t *snap, size_t n)
 
 	for (i = 0; i < n; i++) {
 		const struct ledger_proc *p = &pr[snap[2 * i]];
+		unsigned long k;
 
-		while (__atomic_load_n(&p->busy, __ATOMIC_ACQUIRE) &&
+		for (k = 0; __atomic_load_n(&p->busy, __ATOMIC_ACQUIRE) &&
 		    __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE) ==
-			snap[2 * i + 1]) {
-			if (waited % 100 == 99 && !alive(p->pid))
-				break;
+			snap[2 * i + 1]; k++) {
+			if (k % 100 == 0 && !alive(p->pid))
+				break; /* gone: checked at once, then now and
+					* then */
 			if (waited >= DRAIN_MAX_MS) {
 				log_warn("ledger: process %ld busy for %d s, "
 				    "counting without waiting for it",
