@@ -51,6 +51,10 @@ struct recv {
 	size_t wlen;
 	uint64_t woff;           /* file offset of wbuf[0] */
 	uint64_t rnd;            /* temporary names' generator (0: unseeded) */
+	/* Basis data read ahead: wbuf[wlen, wlen + ra_have) is the basis
+	 * from block ra_next on, the block after the last one received. */
+	int32_t ra_next;
+	size_t ra_have;
 };
 
 static int
@@ -788,6 +792,7 @@ wflush(struct sess *s, struct recv *r)
 {
 	int rc;
 
+	r->ra_have = 0;
 	if (r->wlen == 0 || r->out == NULL) {
 		r->woff += r->wlen;
 		r->wlen = 0;
@@ -816,6 +821,7 @@ wput(struct sess *s, struct recv *r, const unsigned char *p, size_t n)
 			k = n;
 		memcpy(r->wbuf + r->wlen, p, k);
 		r->wlen += k;
+		r->ra_have = 0;
 		p += k;
 		n -= k;
 	}
@@ -867,6 +873,55 @@ drop_file(struct sess *s, struct recv *r, int aborted)
 	r->tmp[0] = '\0';
 }
 
+/* Block data at off (bl bytes) from the basis into buf; what can't be
+ * read is zeros (the file checksum then fails, and the file is redone). */
+static void
+read_block(struct sess *s, struct fs_file *basis, unsigned char *buf,
+    uint64_t off, size_t bl)
+{
+	size_t have = 0, got;
+
+	while (basis != NULL && have < bl && fs_pread(s->fs, basis,
+	    buf + have, bl - have, off + have, &got) == 0 && got > 0)
+		have += got;
+	if (have < bl)
+		memset(buf + have, 0, bl - have);
+}
+
+/*
+ * Puts the basis data of block k (bl bytes at off) at wbuf + wlen, where
+ * it is written from.  Along a run of blocks (k follows the last block)
+ * what comes after it in the basis is read too, as far as the buffer
+ * goes: the sender's next token is most often block k + 1, already in
+ * place then.  One large read per run instead of one per block, and no
+ * copy; a sender naming blocks out of order costs one block's read
+ * each, as before.  0, or the error of flushing the buffer for room.
+ */
+static int
+basis_block(struct sess *s, struct recv *r, struct fs_file *basis,
+    int32_t k, uint64_t off, size_t bl)
+{
+	size_t room, have = 0, got;
+	int rc;
+
+	if (r->ra_have >= bl && r->ra_next == k)
+		return 0;
+	if (WBUF - r->wlen < bl && (rc = wflush(s, r)) != 0)
+		return rc;
+	room = r->ra_next == k ? WBUF - r->wlen : bl;
+	while (basis != NULL && have < room && fs_pread(s->fs, basis,
+	    r->wbuf + r->wlen + have, room - have, off + have, &got) == 0 &&
+	    got > 0)
+		have += got;
+	if (have < bl) {
+		memset(r->wbuf + r->wlen + have, 0, bl - have);
+		have = bl;
+	}
+	r->ra_next = k;
+	r->ra_have = have;
+	return 0;
+}
+
 /* One file's data: tokens into the temp file, then the checksum. */
 static int
 recv_file(struct sess *s, struct recv *r, int32_t ndx)
@@ -875,7 +930,7 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 	struct fs_file *basis = NULL;
 	struct digest d;
 	struct sums sm;
-	unsigned char sum[SUM_LENGTH], want[SUM_LENGTH], *blk = NULL;
+	unsigned char sum[SUM_LENGTH], want[SUM_LENGTH], *blk = NULL, *p;
 	struct stat old, st;
 	uint64_t nw = 0;
 	int32_t t;
@@ -885,6 +940,8 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 	r->got_data = 0;
 	r->wlen = 0;
 	r->woff = 0;
+	r->ra_have = 0;
+	r->ra_next = 0;
 	r->tmp[0] = '\0';
 	if ((rc = sums_read_head(s, &sm)) != 0)
 		return rc;
@@ -951,6 +1008,7 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 					goto out;
 				digest_update(&d, r->wbuf + r->wlen, k);
 				r->wlen += k;
+				r->ra_have = 0;
 				left -= k;
 			}
 			r->got_data = 1;
@@ -968,18 +1026,28 @@ recv_file(struct sess *s, struct recv *r, int32_t ndx)
 			size_t bl = (k == sm.count - 1 && sm.remainder) ?
 			    (size_t)sm.remainder : (size_t)sm.blength;
 			uint64_t off = (uint64_t)k * (uint64_t)sm.blength;
-			size_t have = 0, got;
 			int in_place = s->o.inplace && off == r->woff + r->wlen;
 
+			if (!s->o.inplace && werr == 0) {
+				/* Into the write buffer, read ahead there. */
+				if ((werr = basis_block(s, r, basis, k, off,
+				    bl)) != 0)
+					write_failed(s, e, werr);
+				else {
+					p = r->wbuf + r->wlen;
+					digest_update(&d, p, bl);
+					if ((rc = tok_see_block(s, p, bl)) != 0)
+						goto out;
+					r->wlen += bl;
+					r->ra_have -= bl;
+					r->ra_next = k + 1;
+					continue;
+				}
+			}
 			/* --inplace: a block already where it belongs. */
 			if (in_place && werr == 0 && (werr = wflush(s, r)) != 0)
 				write_failed(s, e, werr);
-			while (basis != NULL && have < bl &&
-			    fs_pread(s->fs, basis, blk + have, bl - have,
-			    off + have, &got) == 0 && got > 0)
-				have += got;
-			if (have < bl)
-				memset(blk + have, 0, bl - have);
+			read_block(s, basis, blk, off, bl);
 			digest_update(&d, blk, bl);
 			if ((rc = tok_see_block(s, blk, bl)) != 0)
 				goto out;

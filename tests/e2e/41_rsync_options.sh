@@ -47,6 +47,43 @@ lit=$(rs -aW --stats "$L/big/" "$H:big/" | literal)
 eq "-W sends the whole file" "$lit" 268435456
 eq "-W: the file on disk is right" "$(sha "$A/big/f")" "$(sha "$L/big/f")"
 
+# -- delta: basis blocks out of order, repeated, after literal data ----------
+# (the receiver reads the basis ahead along runs of blocks: every way a run
+# breaks must still put the right bytes on disk)
+mkdir -p "$L/ord"
+head -c 3000001 /dev/urandom >"$L/ord/f" # not a multiple of the block
+check "upload for the block-order cases" rs -a "$L/ord/" "$H:ord/"
+{
+	tail -c +1500001 "$L/ord/f"
+	printf 'new bytes'
+	head -c 1500000 "$L/ord/f"
+	head -c 1048576 "$L/ord/f"
+	tail -c 5000 "$L/ord/f"
+} >"$L/ord.new"
+mv "$L/ord.new" "$L/ord/f"
+touch -d '2023-05-05 05:05:05' "$L/ord/f"
+lit=$(rs -a --stats "$L/ord/" "$H:ord/" | literal)
+check "blocks out of order: a delta (literal $lit bytes)" \
+	test "${lit:-99999999}" -lt 65536
+eq "blocks out of order: the file on disk is right" "$(sha "$A/ord/f")" \
+	"$(sha "$L/ord/f")"
+# Whole 4 KiB blocks in another order, no literal data between the runs.
+blk() { dd if="$L/ord/f" bs=4096 skip="$1" count="$2" 2>/dev/null; }
+{ blk 400 300; blk 100 200; blk 0 50; blk 700 100; } >"$L/ord.new"
+mv "$L/ord.new" "$L/ord/f"
+lit=$(rs -a -B 4096 --stats "$L/ord/" "$H:ord/" | literal)
+eq "runs of blocks in another order: no literal data" "$lit" 0
+eq "runs of blocks in another order: the file on disk is right" \
+	"$(sha "$A/ord/f")" "$(sha "$L/ord/f")"
+head -c 2000000 "$L/ord/f" | tail -c 1000000 >"$L/ord.new"
+head -c 700000 "$L/ord/f" >>"$L/ord.new"
+mv "$L/ord.new" "$L/ord/f"
+lit=$(rs -a -B 700 --stats "$L/ord/" "$H:ord/" | literal)
+check "700-byte blocks, a shorter file: a delta (literal $lit bytes)" \
+	test "${lit:-99999999}" -lt 65536
+eq "700-byte blocks: the file on disk is right" "$(sha "$A/ord/f")" \
+	"$(sha "$L/ord/f")"
+
 # -- --inplace: same inode, right content ------------------------------------
 ino=$(stat -c %i "$A/big/f")
 printf 'inplace' | dd of="$L/big/f" bs=1 seek=3000000 conv=notrunc 2>/dev/null
