@@ -130,30 +130,11 @@ unlock(struct ledger *lg)
 
 /* ---- processes in flight and frozen folders -------------------------- */
 
-/*
- * This process's pid without a system call each time (glibc no longer
- * caches it): taken once, and again in a child after fork().
- */
-static pid_t self_pid;
-
-static void
-self_forked(void)
-{
-	self_pid = 0;
-}
-
+/* This process's pid, cached (see log_pid). */
 static pid_t
 self(void)
 {
-	static int hooked;
-
-	if (!hooked) {
-		pthread_atfork(NULL, NULL, self_forked);
-		hooked = 1;
-	}
-	if (self_pid == 0)
-		self_pid = getpid();
-	return self_pid;
+	return log_pid();
 }
 
 /* 0 only if pid is known to be gone (a live pid of another user: alive). */

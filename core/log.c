@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,27 @@ static const char *log_ident = "coffer";
 static int log_syslog;
 static enum log_level log_lvl = LOG_LVL_INFO;
 static char log_ctx[256];
+static pid_t self_pid; /* 0: not known in this process yet */
+
+static void
+self_forked(void)
+{
+	self_pid = 0;
+}
+
+pid_t
+log_pid(void)
+{
+	static int hooked;
+
+	if (!hooked) {
+		pthread_atfork(NULL, NULL, self_forked);
+		hooked = 1;
+	}
+	if (self_pid == 0)
+		self_pid = getpid();
+	return self_pid;
+}
 
 void
 log_init(const char *ident, int to_syslog, enum log_level level)
@@ -70,7 +92,7 @@ vlog(enum log_level lvl, const char *fmt, va_list ap)
 		gmtime_r(&now.tv_sec, &tm);
 		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 		fprintf(stderr, "%s.%03ldZ %s[%ld] %s: %s%s%s\n", ts,
-		    now.tv_nsec / 1000000, log_ident, (long)getpid(),
+		    now.tv_nsec / 1000000, log_ident, (long)log_pid(),
 		    names[lvl], log_ctx, log_ctx[0] ? " " : "", msg);
 	}
 }

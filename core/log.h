@@ -9,6 +9,7 @@
 #define COFFER_LOG_H
 
 #include <stdarg.h>
+#include <sys/types.h>
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -22,6 +23,12 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * This process's pid without a system call each time (glibc no longer
+ * caches it): taken once, and again in a child after fork().
+ */
+pid_t log_pid(void);
 
 /* Start-up only: log and exit(1).  Never on client input. */
 void fatal(const char *fmt, ...)
