@@ -9,7 +9,7 @@ O ?= build
 PKGS_BUILD = build-essential pkg-config libssh-dev libconfig-dev \
 	libsqlite3-dev libssl-dev zlib1g-dev
 PKGS_RUN = openssh-client
-PKGS_TEST = openssh-client openssh-server rsync python3-paramiko sqlite3 \
+PKGS_TEST = openssh-client openssh-server rsync python3-paramiko sqlite3 procps \
 	clang-14 libclang-rt-14-dev
 
 LIBS = $(shell pkg-config --libs libssh libconfig sqlite3 libcrypto zlib 2>/dev/null)

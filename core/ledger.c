@@ -130,13 +130,6 @@ unlock(struct ledger *lg)
 
 /* ---- processes in flight and frozen folders -------------------------- */
 
-/* This process's pid, cached (see log_pid). */
-static pid_t
-self(void)
-{
-	return log_pid();
-}
-
 /* 0 only if pid is known to be gone (a live pid of another user: alive). */
 static int
 alive(int32_t pid)
@@ -157,7 +150,7 @@ static int
 proc_slot_locked(struct ledger *lg)
 {
 	struct ledger_proc *pr = lg->f->procs;
-	pid_t me = self();
+	pid_t me = log_pid();
 	int i, k;
 
 	if (lg->pslot >= 0 && lg->pid == me && pr[lg->pslot].pid == me)
@@ -181,6 +174,17 @@ proc_slot_locked(struct ledger *lg)
 	return i;
 }
 
+/* Thaws every row pid froze.  Lock held. */
+static void
+thaw_pid_locked(struct ledger_file *f, int32_t pid)
+{
+	int r;
+
+	for (r = 0; r < LEDGER_SLOTS; r++)
+		if (f->rows[r].frozen == pid)
+			f->rows[r].frozen = 0;
+}
+
 /*
  * The pid, other than this process, that has frozen a row of a or b (0 if
  * none).  A freezer found dead has its rows thawed.  Lock held.
@@ -191,9 +195,8 @@ frozen_by_other(struct ledger *lg, const struct ledger_set *a,
 {
 	const struct ledger_set *sets[2] = { a, b };
 	struct ledger_file *f = lg->f;
-	pid_t me = self();
+	pid_t me = log_pid();
 	uint32_t i, k;
-	int r;
 
 	for (k = 0; k < 2; k++)
 		for (i = 0; sets[k] != NULL && i < sets[k]->n; i++) {
@@ -203,9 +206,7 @@ frozen_by_other(struct ledger *lg, const struct ledger_set *a,
 				continue;
 			if (!check_alive || alive(pid))
 				return pid;
-			for (r = 0; r < LEDGER_SLOTS; r++)
-				if (f->rows[r].frozen == pid)
-					f->rows[r].frozen = 0;
+			thaw_pid_locked(f, pid);
 			log_warn("ledger: thawed folders left frozen by dead "
 			    "process %ld", (long)pid);
 		}
@@ -220,7 +221,7 @@ static int
 snapshot_locked(struct ledger *lg, uint32_t **snap, size_t *n)
 {
 	struct ledger_proc *pr = lg->f->procs;
-	pid_t me = self();
+	pid_t me = log_pid();
 	size_t k = 0;
 	uint32_t i, *s;
 
@@ -396,7 +397,7 @@ ledger_close(struct ledger *lg)
 {
 	if (lg == NULL)
 		return;
-	if (lg->pslot >= 0 && lg->pid == self() && lock(lg) == 0) {
+	if (lg->pslot >= 0 && lg->pid == log_pid() && lock(lg) == 0) {
 		if (lg->f->procs[lg->pslot].pid == lg->pid)
 			lg->f->procs[lg->pslot].pid = 0;
 		unlock(lg);
@@ -455,12 +456,7 @@ limit_for(const char *folder, uint64_t store_size,
 static void
 thaw_locked(struct ledger_file *f)
 {
-	pid_t me = self();
-	int r;
-
-	for (r = 0; r < LEDGER_SLOTS; r++)
-		if (f->rows[r].frozen == me)
-			f->rows[r].frozen = 0;
+	thaw_pid_locked(f, log_pid());
 }
 
 /*
@@ -475,40 +471,31 @@ count_row(struct ledger *lg, const char *root, int r, int with_root)
 {
 	struct ledger_file *f = lg->f;
 	char fo[sizeof(f->rows[0].folder)];
+	struct ledger_set rows; /* only slot[] and n are used */
 	unsigned long waited;
 	uint32_t gen, *snap = NULL;
 	uint64_t used = 0;
 	size_t n = 0;
-	pid_t me = self();
 	int rc;
 
+	rows.n = with_root && r != 0 ? 2 : 1;
+	rows.slot[0] = (uint32_t)r;
+	rows.slot[1] = 0;
 	for (waited = 0;; waited++) {
-		int32_t by;
-
 		if ((rc = lock(lg)) != 0)
 			return rc;
 		if (!f->rows[r].in_use) {
 			unlock(lg);
 			return 0;
 		}
-		by = f->rows[r].frozen != 0 && f->rows[r].frozen != me ?
-		    f->rows[r].frozen : with_root && f->rows[0].frozen != 0 &&
-		    f->rows[0].frozen != me ? f->rows[0].frozen : 0;
-		if (by == 0)
+		if (frozen_by_other(lg, &rows, NULL, waited % 200 == 199) == 0)
 			break;
-		if (waited % 200 == 199 && !alive(by)) {
-			int k;
-
-			for (k = 0; k < LEDGER_SLOTS; k++)
-				if (f->rows[k].frozen == by)
-					f->rows[k].frozen = 0;
-		}
 		unlock(lg);
 		nap(waited < 20 ? 1 : 5);
 	}
-	f->rows[r].frozen = me;
+	f->rows[r].frozen = log_pid();
 	if (with_root)
-		f->rows[0].frozen = me;
+		f->rows[0].frozen = log_pid();
 	memcpy(fo, f->rows[r].folder, sizeof(fo));
 	gen = f->rows[r].gen;
 	rc = snapshot_locked(lg, &snap, &n);
@@ -564,7 +551,7 @@ ledger_sync(struct ledger *lg, const char *root, uint64_t store_size,
 		    fo);
 		f->rows[r].used = 0;
 		f->rows[r].limit = 0;
-		f->rows[r].frozen = self();
+		f->rows[r].frozen = log_pid();
 		f->rows[r].gen++;
 		f->rows[r].in_use = 1;
 		f->tgen++;
@@ -786,7 +773,7 @@ ledger_freeze(struct ledger *lg, struct ledger_set *a, struct ledger_set *b)
 	const struct ledger_set *sets[2] = { a, b };
 	uint32_t i, k, *snap = NULL;
 	size_t n = 0;
-	pid_t me = self();
+	pid_t me = log_pid();
 	int rc;
 
 	if ((rc = wait_thawed_locked(lg, a, b)) != 0)

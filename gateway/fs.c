@@ -1211,8 +1211,7 @@ fs_link(struct fs *fs, const char *oldpath, const char *newpath)
 	 */
 	if (S_ISREG(st.st_mode) && fs->lg != NULL) {
 		if ((rc = lookup_set(fs, ofd, on, &from)) != 0 ||
-		    (rc = nfd == ofd ? lookup_sibling(fs, &from, nn, &to) :
-		    lookup_set(fs, nfd, nn, &to)) != 0)
+		    (rc = lookup_set(fs, nfd, nn, &to)) != 0)
 			goto out;
 		if (!same_set(&from, &to)) {
 			rc = -EXDEV;

@@ -1005,11 +1005,39 @@ test_begin_freeze(void)
 	m1 = ledger_mgen(lg);
 	CHECK_MSG(m1 == m0 + 1, "a thaw after a move bumps the move "
 	    "generation");
-	/* v is not under /w: only "/" is shared, which the freeze of s
-	 * holds too (every set has "/"): a freeze of v's own row alone
-	 * does not hold w. */
-	CHECK_INT(ledger_begin(lg, &t, NULL, NULL), 0);
-	ledger_end(lg);
+	/* A freeze holds only the folders it names: with v's row alone
+	 * frozen (t without "/"), a write beneath /w goes on at once. */
+	{
+		struct ledger_set vonly = t;
+		uint32_t i, k = 0;
+
+		for (i = 1; i < t.n; i++) { /* slot 0 is "/" */
+			vonly.slot[k] = t.slot[i];
+			vonly.gen[k++] = t.gen[i];
+		}
+		vonly.n = k;
+		CHECK_INT(vonly.n, 1);
+		CHECK_INT(ledger_freeze(lg, &vonly, NULL), 0);
+		*stamp = 0;
+		t0 = now_s();
+		fflush(stdout);
+		if ((c = fork()) == 0) {
+			struct ledger_set cs;
+
+			if (ledger_lookup(lg, "/w/y", &cs) != 0 ||
+			    ledger_begin(lg, &cs, NULL, NULL) != 0)
+				_exit(3);
+			*stamp = now_s();
+			ledger_end(lg);
+			_exit(0);
+		}
+		ms_sleep(300);
+		ledger_thaw(lg, 0); /* before waiting: a held child ends */
+		waitpid(c, &status, 0);
+		CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+		    *stamp > 0 && *stamp - t0 < 0.2,
+		    "a write elsewhere does not wait for a frozen folder");
+	}
 
 	/* A freezer killed before it thaws: writers go on within seconds. */
 	fflush(stdout);
