@@ -158,6 +158,7 @@ def main(rundir, out):
           "(lower is better).")
     print("The quota row compares Coffer with itself: first column = "
           "Coffer with quota off.")
+    print("Servers' folders on: %s" % info.get("server_fs", "?"))
     w = max([len(r["metric"]) for r in results] + [6])
     head = "%-*s  %-9s %9s %9s %6s  %s" % (w, "metric", "unit", "OpenSSH",
                                           "Coffer", "ratio", "goal")
