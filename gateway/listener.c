@@ -34,7 +34,7 @@ on_sigchld(int sig)
 }
 
 static int
-make_key(const char *path, enum ssh_keytypes_e type, int bits)
+make_key(const char *path, enum ssh_keytypes_e type, int bits, int create)
 {
 	ssh_key key = NULL, loaded = NULL;
 	unsigned char *hash = NULL;
@@ -43,6 +43,10 @@ make_key(const char *path, enum ssh_keytypes_e type, int bits)
 	mode_t old;
 	int rc;
 
+	if (access(path, F_OK) != 0 && !create) {
+		log_info("host key %s missing; generated at start", path);
+		return 0;
+	}
 	if (access(path, F_OK) != 0) {
 		log_info("generating host key %s", path);
 		if (ssh_pki_generate(type, bits, &key) != SSH_OK)
@@ -76,17 +80,18 @@ make_key(const char *path, enum ssh_keytypes_e type, int bits)
 }
 
 int
-listener_host_keys(const char *dir, char *ed, char *rsa, size_t len)
+listener_host_keys(const char *dir, int create, char *ed, char *rsa,
+    size_t len)
 {
-	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+	if (create && mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		log_error("cannot create %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if ((size_t)snprintf(ed, len, "%s/ssh_host_ed25519_key", dir) >= len ||
 	    (size_t)snprintf(rsa, len, "%s/ssh_host_rsa_key", dir) >= len)
 		return -1;
-	if (make_key(ed, SSH_KEYTYPE_ED25519, 0) != 0 ||
-	    make_key(rsa, SSH_KEYTYPE_RSA, 3072) != 0)
+	if (make_key(ed, SSH_KEYTYPE_ED25519, 0, create) != 0 ||
+	    make_key(rsa, SSH_KEYTYPE_RSA, 3072, create) != 0)
 		return -1;
 	return 0;
 }

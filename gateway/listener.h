@@ -10,8 +10,10 @@
 
 #include "gw.h"
 
-/* Makes missing host keys; fills paths.  Returns 0 or -1 (logged). */
-int listener_host_keys(const char *dir, char *ed25519, char *rsa, size_t len);
+/* Fills paths and loads the host keys; makes missing ones if create,
+ * else only says they are missing.  Returns 0 or -1 (logged). */
+int listener_host_keys(const char *dir, int create, char *ed25519, char *rsa,
+    size_t len);
 /* Serves forever (with gw->debug: one connection, no fork). */
 int listener_run(const struct gw *gw, const char *ed25519, const char *rsa);
 

@@ -36,13 +36,15 @@ usage(FILE *f)
 	    "  -p PORT  port (overrides port)\n"
 	    "  -d       debug: serve one connection in the foreground,\n"
 	    "           no fork, verbose log\n"
-	    "  -t       check the configuration and the store, then exit\n"
+	    "  -t       check the configuration, the store and the host keys,\n"
+	    "           then exit; changes nothing (a missing ledger or host\n"
+	    "           key is made at start, not by -t)\n"
 	    "  -h       this help;  -V  version\n");
 }
 
 /* Loads the store's settings and brings the ledger up to date. */
 static int
-prepare_store(struct gw *gw, struct config *cfg, int rescan)
+prepare_store(struct gw *gw, struct config *cfg, int test)
 {
 	struct store *st = NULL;
 	struct store_info info;
@@ -74,6 +76,23 @@ prepare_store(struct gw *gw, struct config *cfg, int rescan)
 		rc = COF_ENOMEM;
 		goto out;
 	}
+	if (test) {
+		/* -t changes nothing: the ledger is only looked at. */
+		rc = ledger_open(lpath, 0, &gw->lg);
+		if (rc == COF_ENOENT || rc == COF_EINVAL) {
+			log_info("ledger %s: %s; made from disk at start",
+			    lpath, rc == COF_ENOENT ? "missing" :
+			    "another version's or damaged");
+			rc = 0;
+		} else if (rc != 0) {
+			log_error("ledger %s: %s", lpath, cof_strerror(rc));
+			goto out;
+		}
+		if ((rc = store_account_list(st, &list, &n)) != 0)
+			goto out;
+		log_info("store %s: %zu accounts", gw->store_root, n);
+		goto out;
+	}
 	if ((rc = ledger_open(lpath, 1, &gw->lg)) != 0) {
 		log_error("ledger %s: %s", lpath, cof_strerror(rc));
 		goto out;
@@ -81,12 +100,10 @@ prepare_store(struct gw *gw, struct config *cfg, int rescan)
 	if ((rc = store_account_list(st, &list, &n)) != 0 ||
 	    (rc = ledger_sync(gw->lg, gw->store_root, info.size, list, n)) != 0)
 		goto out;
-	if (rescan) {
-		/* After a crash, usage may have drifted: recount. */
-		if ((rc = ledger_rescan(gw->lg, gw->store_root, NULL)) != 0) {
-			log_error("rescan: %s", cof_strerror(rc));
-			goto out;
-		}
+	/* After a crash, usage may have drifted: recount. */
+	if ((rc = ledger_rescan(gw->lg, gw->store_root, NULL)) != 0) {
+		log_error("rescan: %s", cof_strerror(rc));
+		goto out;
 	}
 	log_info("store %s: %zu accounts", gw->store_root, n);
 out:
@@ -186,10 +203,11 @@ main(int argc, char **argv)
 	}
 	if (ssh_init() != SSH_OK)
 		fatal("libssh initialisation failed");
-	rc = prepare_store(&gw, cfg, !test);
+	rc = prepare_store(&gw, cfg, test);
 	if (rc != 0)
 		return 1;
-	if (listener_host_keys(cfg->host_key_dir, ed, rsa, sizeof(ed)) != 0)
+	if (listener_host_keys(cfg->host_key_dir, !test, ed, rsa,
+	    sizeof(ed)) != 0)
 		return 1;
 	if (test) {
 		printf("cofferd: configuration %s is valid\n",

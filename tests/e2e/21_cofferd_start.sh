@@ -11,14 +11,40 @@ add_user alice
 K="$T/var/ssh_host_ed25519_key"
 
 # -- -t, usage errors -------------------------------------------------------
+# -t only looks: no host key made, the ledger left as it is.
+L=$(ls "$T"/var/*-ledger 2>/dev/null | head -n 1)
+check "the store has a ledger file" test -n "$L" -a -f "$L"
+lsum=$(sha "$L")
 out=$("$COFFERD" -t 2>&1)
 eq "-t: exit 0 on a good configuration and store" "$?" 0
 contains "-t: says the configuration is valid" "$out" "is valid"
-check "-t: made the host keys" test -f "$K" -a -f "$T/var/ssh_host_rsa_key"
+check_fail "-t: made no host key" test -e "$K" -o -e "$T/var/ssh_host_rsa_key"
+contains "-t: says the host key is made at start" "$out" \
+	"ssh_host_ed25519_key missing; generated at start"
+eq "-t: the ledger is unchanged" "$(sha "$L")" "$lsum"
+cp "$L" "$T/ledger.keep"
+head -c 4096 /dev/urandom >"$L"
+lsum=$(sha "$L")
+out=$("$COFFERD" -t 2>&1)
+eq "-t with a damaged ledger: exit 0" "$?" 0
+contains "-t: says the ledger is made again at start" "$out" \
+	"another version's or damaged; made from disk at start"
+eq "-t: the damaged ledger is left alone" "$(sha "$L")" "$lsum"
+cp "$T/ledger.keep" "$L"
+
+# The first start makes the host keys (0600) and logs their fingerprints;
+# -t then loads and shows the same.
+start_gateway
+stop_gateway
+check "the first start made the host keys" \
+	test -f "$K" -a -f "$T/var/ssh_host_rsa_key"
 eq "host key ed25519: mode 0600" "$(stat -c %a "$K")" 600
 eq "host key rsa: mode 0600" "$(stat -c %a "$T/var/ssh_host_rsa_key")" 600
-contains "the ed25519 fingerprint is logged" "$out" "host key ssh-ed25519 SHA256:"
-contains "the rsa fingerprint is logged" "$out" "host key ssh-rsa SHA256:"
+contains "the ed25519 fingerprint is logged" "$(cat "$T/cofferd.log")" \
+	"host key ssh-ed25519 SHA256:"
+out=$("$COFFERD" -t 2>&1)
+eq "-t with host keys: exit 0" "$?" 0
+contains "-t: shows the rsa fingerprint" "$out" "host key ssh-rsa SHA256:"
 eq "rsa host key: 3072 bits" \
 	"$(ssh-keygen -l -f "$T/var/ssh_host_rsa_key" | cut -d' ' -f1)" 3072
 fp=$(ssh-keygen -l -f "$K" | cut -d' ' -f2)
