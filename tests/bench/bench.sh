@@ -3,11 +3,11 @@
 # side in one run, as ratios.  A benchmark, not a test: it never fails on a
 # number (exit 0 unless setting up breaks) and is not part of `make test`.
 #
-#   make bench                      full run (1 GiB file, 3 runs per cell)
+#   make bench                      full run (1 GiB file, 6 runs per cell, ~40 min)
 #   make bench BENCH_QUICK=1        small sizes, a few minutes
 #
 # Settings (environment; BENCH_QUICK changes the defaults marked *):
-#   BENCH_RUNS=4            runs per cell; the median is reported (even:
+#   BENCH_RUNS=6            runs per cell; the median is reported (even:
 #                           each side goes first as often as second)
 #   BENCH_SIZE_MB=1024*     the big file (quick: 64)
 #   BENCH_FILES=2000*       small files of 4 KiB (quick: 400) ...
@@ -104,7 +104,7 @@ else
 fi
 ONLY=${BENCH_ONLY:-*}
 MANY=${BENCH_MANY:-$d_many}
-RUNS=${BENCH_RUNS:-4}
+RUNS=${BENCH_RUNS:-6}
 SIZE_MB=${BENCH_SIZE_MB:-$d_size}
 FILES=${BENCH_FILES:-$d_files}
 DIRS=${BENCH_DIRS:-20}
