@@ -42,7 +42,8 @@ usage(FILE *f)
 	    "  -h       this help;  -V  version\n");
 }
 
-/* Loads the store's settings and brings the ledger up to date. */
+/* Loads the store's settings and brings the ledger up to date; with
+ * test (-t), only looks. */
 static int
 prepare_store(struct gw *gw, struct config *cfg, int test)
 {
