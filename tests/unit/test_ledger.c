@@ -929,6 +929,28 @@ grow_file(const char *rel, size_t n)
 	close(fd);
 }
 
+/*
+ * A child that begins a change beneath path (waiting while it is
+ * frozen), notes the time it got through in *stamp, ends it and exits 0
+ * (3 when the look-up or begin fails).
+ */
+static pid_t
+begin_child(struct ledger *lg, const char *path, volatile double *stamp)
+{
+	struct ledger_set cs;
+	pid_t c;
+
+	fflush(stdout);
+	if ((c = fork()) != 0)
+		return c;
+	if (ledger_lookup(lg, path, &cs) != 0 ||
+	    ledger_begin(lg, &cs, NULL, NULL) != 0)
+		_exit(3);
+	*stamp = now_s();
+	ledger_end(lg);
+	_exit(0);
+}
+
 static void
 test_begin_freeze(void)
 {
@@ -985,17 +1007,7 @@ test_begin_freeze(void)
 	m0 = ledger_mgen(lg);
 	CHECK_INT(ledger_freeze(lg, &s, NULL), 0);
 	*stamp = 0;
-	fflush(stdout);
-	if ((c = fork()) == 0) {
-		struct ledger_set cs;
-
-		if (ledger_lookup(lg, "/w/y", &cs) != 0 ||
-		    ledger_begin(lg, &cs, NULL, NULL) != 0)
-			_exit(3);
-		*stamp = now_s();
-		ledger_end(lg);
-		_exit(0);
-	}
+	c = begin_child(lg, "/w/y", stamp);
 	ms_sleep(300);
 	t0 = now_s();
 	ledger_thaw(lg, 1);
@@ -1020,17 +1032,7 @@ test_begin_freeze(void)
 		CHECK_INT(ledger_freeze(lg, &vonly, NULL), 0);
 		*stamp = 0;
 		t0 = now_s();
-		fflush(stdout);
-		if ((c = fork()) == 0) {
-			struct ledger_set cs;
-
-			if (ledger_lookup(lg, "/w/y", &cs) != 0 ||
-			    ledger_begin(lg, &cs, NULL, NULL) != 0)
-				_exit(3);
-			*stamp = now_s();
-			ledger_end(lg);
-			_exit(0);
-		}
+		c = begin_child(lg, "/w/y", stamp);
 		ms_sleep(300);
 		ledger_thaw(lg, 0); /* before waiting: a held child ends */
 		waitpid(c, &status, 0);
