@@ -748,13 +748,22 @@ done
 # runs with the coffer CLI (new sessions read them), so both columns
 # share the disk, the folder and the process.
 coffer_cli() { COFFER_CONF="$RUN/coffer/coffer.conf" "$COFFER" "$@"; }
+# quota_prep Z|B: limits off (Z) or on (B), then the upload's own prep.
 quota_prep() {
-	if [ "$QSIDE" = Z ]; then
+	if [ "$1" = Z ]; then
 		coffer_cli store --size 0 && coffer_cli set bench --quota none
 	else
 		coffer_cli store --size "$((QUOTA_MB * 2))M" &&
 		    coffer_cli set bench --quota "${QUOTA_MB}M"
 	fi || return 1
+	# What the servers will read: no account quota for Z, one for B.
+	_q=$(coffer_cli show bench --json | tr -d ' \n' |
+	    sed -n 's/.*"quota":\([0-9]*\).*/\1/p')
+	if { [ "$1" = Z ] && [ "$_q" != 0 ]; } ||
+	    { [ "$1" = B ] && [ "$_q" = 0 ]; }; then
+		echo "quota row: account quota is '$_q' for side $1"
+		return 1
+	fi
 	big_up_prep
 }
 quota_run() { big_up_sftp_run; }
@@ -763,10 +772,9 @@ metric quota "quota on vs off: big sftp upload (1st col = quota off)" \
     MB/s higher 0.97 "Coffer quota off" \
     "$C_SFTP; between runs: coffer store --size 0 && coffer set bench --quota none, and back"
 # measure() runs prep right after side(); _s is the side it set.
-quota_side_prep() { QSIDE=$_s; quota_prep; }
+quota_side_prep() { quota_prep "$_s"; }
 measure quota quota_side_prep quota_run quota_check "$BIG_MB" Z B
-QSIDE=B
-quota_prep >/dev/null 2>&1
+quota_prep B >/dev/null 2>&1
 side B
 srv_rm big.bin
 
